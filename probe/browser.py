@@ -1,0 +1,151 @@
+"""Finding and launching Chromium, and making browser contexts.
+
+Order of preference: ``PROBE_CHROMIUM``, a Playwright-managed Chromium, then a
+system Chromium. Playwright's own download is not possible everywhere
+(offline machines, locked-down CI), so the system browser is a first-class
+choice, launched with flags that keep it quiet on a closed network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+
+from .errors import InfraError
+
+QUIET_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-default-apps",
+)
+SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+HOW_TO_GET_ONE = (
+    "no Chromium found: run `make setup`, or `python -m playwright install chromium`, "
+    "or `apt-get install chromium` (Debian), or set PROBE_CHROMIUM to a Chromium binary"
+)
+
+# Device profiles the probe can sign in with. The phone entries are names of
+# Playwright's device descriptors.
+DEVICES = {"desktop": None, "iphone": "iPhone 13", "android": "Pixel 7"}
+CONTEXT_DEFAULTS: dict[str, Any] = {"locale": "ja-JP", "timezone_id": "Asia/Tokyo"}
+
+
+@dataclass(frozen=True)
+class ChromiumChoice:
+    executable: str | None  # None: Playwright's own browser
+    source: str  # "PROBE_CHROMIUM", "playwright" or "system"
+
+
+def find_chromium(env: Mapping[str, str], managed: str | None) -> ChromiumChoice:
+    """Pick a Chromium; ``managed`` is Playwright's own executable path."""
+    explicit = env.get("PROBE_CHROMIUM")
+    if explicit:
+        if not (Path(explicit).is_file() and os.access(explicit, os.X_OK)):
+            raise InfraError(f"PROBE_CHROMIUM={explicit} is not an executable file")
+        return ChromiumChoice(explicit, "PROBE_CHROMIUM")
+    if managed and Path(managed).is_file():
+        return ChromiumChoice(None, "playwright")
+    for name in SYSTEM_CHROMIUMS:
+        found = shutil.which(name, path=env.get("PATH", os.defpath))
+        if found:
+            return ChromiumChoice(found, "system")
+    raise InfraError(HOW_TO_GET_ONE)
+
+
+class BrowserSession:
+    """One Playwright and one Chromium, shared by every sign-in of a run."""
+
+    def __init__(self, *, headed: bool = False, env: Mapping[str, str] | None = None) -> None:
+        self.headed = headed
+        self.env = os.environ if env is None else env
+        self._pw_cm: Any = None
+        self.playwright: Playwright | None = None
+        self.browser: Browser | None = None
+        self.choice: ChromiumChoice | None = None
+
+    async def __aenter__(self) -> BrowserSession:
+        self._pw_cm = async_playwright()
+        self.playwright = await self._pw_cm.__aenter__()
+        try:
+            self.choice = find_chromium(self.env, self.playwright.chromium.executable_path)
+            self.browser = await self.playwright.chromium.launch(**self.launch_args())
+        except Exception as exc:
+            await self._pw_cm.__aexit__(None, None, None)
+            if isinstance(exc, InfraError):
+                raise
+            raise InfraError(f"Chromium did not start: {str(exc).splitlines()[0]}") from exc
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.browser is not None:
+            await self.browser.close()
+        await self._pw_cm.__aexit__(exc_type, exc, tb)
+
+    def launch_args(self) -> dict[str, Any]:
+        assert self.choice is not None
+        args: dict[str, Any] = {"headless": not self.headed, "args": list(QUIET_ARGS)}
+        if self.choice.executable:
+            args["executable_path"] = self.choice.executable
+        return args
+
+    def context_args(self, device: str = "desktop") -> dict[str, Any]:
+        assert self.playwright is not None
+        assert self.browser is not None
+        descriptor = DEVICES[device]
+        options: dict[str, Any] = dict(CONTEXT_DEFAULTS)
+        if descriptor is None:
+            options["viewport"] = {"width": 1280, "height": 860}
+            # Headless Chromium says "HeadlessChrome" in its user agent; a
+            # seller's browser does not, and sites may treat the two apart.
+            options["user_agent"] = _desktop_user_agent(self.browser.version)
+        else:
+            options.update(self.playwright.devices[descriptor])
+        return options
+
+    @asynccontextmanager
+    async def context(self, device: str = "desktop") -> AsyncIterator[BrowserContext]:
+        assert self.browser is not None
+        context = await self.browser.new_context(**self.context_args(device))
+        try:
+            yield context
+        finally:
+            await context.close()
+
+
+def _desktop_user_agent(version: str) -> str:
+    return (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        f"(KHTML, like Gecko) Chrome/{version} Safari/537.36"
+    )
+
+
+def _report() -> int:
+    """``python -m probe.browser``: say which Chromium the probe would use."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        managed = pw.chromium.executable_path
+    try:
+        choice = find_chromium(os.environ, managed)
+    except InfraError as exc:
+        print(f"probe: {exc}")
+        return 3
+    print(f"chromium: {choice.executable or managed} ({choice.source})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_report())

@@ -1,0 +1,158 @@
+"""Signals seen in the browser -> a verdict and the evidence that decided it.
+
+Pure functions over ``PageSignals`` and ``Event``s, driven by the profile's
+rules. A page that no rule explains is ``unrecognized``: the probe says so and
+shows what it saw instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .outcomes import Verdict
+from .profile import PageKind, Profile, Rule, Signal
+from .signals import Event, PageSignals
+
+EVIDENCE_TEXT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Evidence:
+    rule: str
+    signal: str
+    url: str
+    status: int | None = None
+    text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    verdict: Verdict
+    rule: str
+    detail: str
+    evidence: tuple[Evidence, ...]
+    experiments: tuple[str, ...] = ()
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _status_matches(pattern: str, status: int | None) -> bool:
+    if status is None:
+        return False
+    if pattern.endswith("xx"):
+        return status // 100 == int(pattern[0])
+    return status == int(pattern)
+
+
+def match_signal(
+    signal: Signal, rule: str, page: PageSignals | None, events: Sequence[Event], profile: Profile
+) -> Evidence | None:
+    """Evidence for ``signal`` if it holds, else None."""
+    if signal.event is not None:
+        event = next((e for e in events if e.name == signal.event), None)
+        return Evidence(rule, f"event:{signal.event}", event.url, None, event.detail) if event else None
+    if page is None:
+        return None
+
+    def found(label: str, text: str = "") -> Evidence:
+        return Evidence(rule, label, page.url, page.status, text[:EVIDENCE_TEXT_LIMIT])
+
+    if signal.id is not None:
+        return found(f"id:#{signal.id}") if signal.id in page.ids else None
+    if signal.selector is not None:
+        return found(f"selector:{signal.selector}") if signal.selector in page.selectors else None
+    if signal.meta is not None:
+        return found(f"meta:{signal.meta}") if signal.meta in page.metas else None
+    if signal.path is not None:
+        return found("path", page.path) if re.search(signal.path, page.path) else None
+    if signal.status is not None:
+        return found("status", str(page.status)) if _status_matches(signal.status, page.status) else None
+    if signal.host is not None:
+        return found("host", page.host) if _host_is(signal.host, page.host, profile) else None
+    assert signal.region is not None
+    text = page.text(signal.region)
+    folded = _fold(text)
+    if any(_fold(pattern) in folded for pattern in signal.any):
+        return found(f"text:{signal.region}", text)
+    return None
+
+
+def _host_is(what: str, host: str, profile: Profile) -> bool:
+    marketplace = profile.marketplace_of(host)
+    if what == "unknown":
+        return marketplace is None
+    if what == "home_marketplace":
+        return marketplace == profile.home_marketplace
+    return marketplace is not None and marketplace != profile.home_marketplace
+
+
+def _all_hold(
+    signals: Sequence[Signal], name: str, page: PageSignals | None, events: Sequence[Event], profile: Profile
+) -> list[Evidence] | None:
+    evidence = []
+    for signal in signals:
+        found = match_signal(signal, name, page, events, profile)
+        if found is None:
+            return None
+        evidence.append(found)
+    return evidence
+
+
+def page_kind(page: PageSignals, profile: Profile) -> str | None:
+    """Which page of the sign-in flow this is, if the driver knows it."""
+    kind: PageKind
+    for kind in profile.pages:
+        if _all_hold(kind.all, kind.kind, page, (), profile) is not None:
+            return kind.kind
+    return None
+
+
+def match_rule(rule: Rule, page: PageSignals | None, events: Sequence[Event], profile: Profile) -> Diagnosis | None:
+    evidence = _all_hold(rule.all, rule.name, page, events, profile)
+    if evidence is None:
+        return None
+    experiments = profile.experiments.get(rule.experiments, ()) if rule.experiments else ()
+    return Diagnosis(rule.verdict, rule.name, rule.detail, tuple(evidence), experiments)
+
+
+def classify(page: PageSignals | None, events: Sequence[Event], profile: Profile) -> Diagnosis:
+    """The verdict for a sign-in that stopped on ``page`` after ``events``."""
+    if page is not None and page_kind(page, profile) == "home":
+        evidence = _all_hold(next(k.all for k in profile.pages if k.kind == "home"), "reached_home", page, (), profile)
+        return Diagnosis(Verdict.OK, "reached_home", "Reached the Seller Central home page.", tuple(evidence or ()))
+    for rule in profile.rules:
+        diagnosis = match_rule(rule, page, events, profile)
+        if diagnosis is not None:
+            return diagnosis
+    return unrecognized(page, events)
+
+
+def unrecognized(page: PageSignals | None, events: Sequence[Event]) -> Diagnosis:
+    evidence: list[Evidence] = [Evidence("unrecognized", f"event:{e.name}", e.url, None, e.detail) for e in events]
+    if page is None:
+        return Diagnosis(
+            Verdict.UNRECOGNIZED, "unrecognized", "No page was shown and no rule explains why.", tuple(evidence)
+        )
+    evidence.append(Evidence("unrecognized", "url", page.url, page.status, page.title[:EVIDENCE_TEXT_LIMIT]))
+    for region in ("heading", "error_heading", "error", "warning"):
+        if page.regions.get(region):
+            evidence.append(
+                Evidence(
+                    "unrecognized", f"text:{region}", page.url, page.status, page.regions[region][:EVIDENCE_TEXT_LIMIT]
+                )
+            )
+    return Diagnosis(
+        Verdict.UNRECOGNIZED,
+        "unrecognized",
+        f"The sign-in stopped on a page no rule explains: {page.title or page.path!r}.",
+        tuple(evidence),
+    )

@@ -1,0 +1,1 @@
+"""Site knowledge as data: one YAML profile per site."""

@@ -1,0 +1,169 @@
+"""Results and how they are shown: terminal text, JSON, JUnit XML, confusion table."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+from xml.etree import ElementTree as ET
+
+from .outcomes import Verdict, catalog
+from .redact import SECRETS
+
+
+@dataclass
+class Result:
+    scenario: str
+    title: str
+    verdict: str
+    detail: str
+    expected: str | None
+    match: bool
+    remedy: str | None
+    remedy_verified: bool
+    remedies_tried: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    attempts: int = 1
+    transient: bool | None = None
+    duration_s: float = 0.0
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: str | None = None
+    error: str | None = None
+
+    @property
+    def remedy_text(self) -> dict[str, str] | None:
+        if self.remedy is None:
+            return None
+        remedy = catalog().remedy(self.remedy)
+        return {"ja": remedy.ja, "en": remedy.en}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["remedy_text"] = self.remedy_text
+        redacted: dict[str, Any] = SECRETS.redact_obj(data)
+        return redacted
+
+
+def to_json(result: Result) -> str:
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+
+
+def summary(results: Sequence[Result]) -> dict[str, Any]:
+    matched = sum(r.match for r in results)
+    return {
+        "scenarios": len(results),
+        "matched": matched,
+        "mismatched": len(results) - matched,
+        "verdicts_covered": sorted({r.verdict for r in results if r.match}),
+        "duration_s": round(sum(r.duration_s for r in results), 2),
+    }
+
+
+def many_to_json(results: Sequence[Result]) -> str:
+    payload = {"results": [r.to_dict() for r in results], "summary": summary(results)}
+    return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def _short_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.scheme:
+        return url
+    query = f"?{parts.query}" if parts.query else ""
+    if len(query) > 40:
+        query = query[:37] + "..."
+    return f"{parts.netloc}{parts.path}{query}"
+
+
+def render_text(result: Result) -> str:
+    mark = "✓" if result.match else "✗"
+    expected = f"(expected {result.expected}) {mark}" if result.expected else ""
+    lines = [
+        f"scenario  {result.scenario} — {result.title}",
+        f"verdict   {result.verdict}  {expected}".rstrip(),
+        f"detail    {result.detail}",
+    ]
+    if result.error:
+        lines.append(f"error     {result.error}")
+    for i, ev in enumerate(result.evidence):
+        head = "evidence  " if i == 0 else "          "
+        status = f" [{ev['status']}]" if ev.get("status") else ""
+        text = f'  "{ev["text"]}"' if ev.get("text") else ""
+        lines.append(f"{head}{ev['rule']}: {ev['signal']} at {_short_url(ev['url'])}{status}{text}")
+    for hint in result.hints:
+        lines.append(f"hint      {hint}")
+    if result.remedy:
+        state = "verified" if result.remedy_verified else "not verified (advice)"
+        lines.append(f"remedy    {result.remedy} — {state}")
+        if result.remedies_tried:
+            tried = ", ".join(f"{t['remedy']} {'✓' if t['fixed'] else '✗'}" for t in result.remedies_tried)
+            lines.append(f"tried     {tried}")
+        texts = result.remedy_text or {}
+        lines.append(f"  ja: {texts.get('ja', '')}")
+        lines.append(f"  en: {texts.get('en', '')}")
+    attempts = f", {result.attempts} attempts" if result.attempts > 1 else ""
+    lines.append(f"time      {result.duration_s:.1f} s{attempts}")
+    if result.artifacts:
+        lines.append(f"artifacts {result.artifacts}")
+    return SECRETS.redact("\n".join(lines))
+
+
+def confusion_table(results: Sequence[Result]) -> str:
+    """Expected verdicts as rows, what the probe said as columns."""
+    counts = Counter((r.expected or "-", r.verdict) for r in results)
+    order = [v.value for v in Verdict]
+    rows = sorted({e for e, _ in counts}, key=lambda v: order.index(v) if v in order else len(order))
+    cols = sorted({g for _, g in counts}, key=lambda v: order.index(v) if v in order else len(order))
+    width = max([len("expected \\ got"), *map(len, rows)])
+    col_w = [max(4, len(c)) for c in cols]
+    header = "expected \\ got".ljust(width) + " | " + " | ".join(c.ljust(w) for c, w in zip(cols, col_w, strict=True))
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        cells = []
+        for col, w in zip(cols, col_w, strict=True):
+            n = counts.get((row, col), 0)
+            cell = str(n) if n else "."
+            cells.append((cell + ("" if row == col or not n else "!")).ljust(w))
+        lines.append(row.ljust(width) + " | " + " | ".join(cells))
+    return "\n".join(lines)
+
+
+def render_many(results: Sequence[Result]) -> str:
+    lines = []
+    for r in results:
+        mark = "✓" if r.match else "✗"
+        verified = " (remedy verified)" if r.remedy_verified else ""
+        got = r.verdict if r.match else f"{r.verdict}, expected {r.expected}"
+        lines.append(f"{mark} {r.scenario:<28} {got}{verified}  {r.duration_s:.1f} s")
+    s = summary(results)
+    lines += ["", confusion_table(results), ""]
+    lines.append(f"{s['matched']}/{s['scenarios']} scenarios as expected, {s['mismatched']} mismatched")
+    lines.append(f"{s['duration_s']} s of scenario time")
+    return SECRETS.redact("\n".join(lines))
+
+
+def junit_xml(results: Sequence[Result], name: str = "probe") -> str:
+    suite = ET.Element(
+        "testsuite",
+        name=name,
+        tests=str(len(results)),
+        failures=str(sum(not r.match and not r.error for r in results)),
+        errors=str(sum(bool(r.error) for r in results)),
+        time=f"{sum(r.duration_s for r in results):.3f}",
+    )
+    for r in results:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"{name}.scenarios", name=r.scenario, time=f"{r.duration_s:.3f}"
+        )
+        if r.error:
+            ET.SubElement(case, "error", type="infrastructure", message=r.error)
+        elif not r.match:
+            failure = ET.SubElement(case, "failure", type=r.verdict, message=f"got {r.verdict}, expected {r.expected}")
+            failure.text = r.detail
+        out = ET.SubElement(case, "system-out")
+        out.text = render_text(r)
+    xml: str = ET.tostring(suite, encoding="unicode", xml_declaration=True)
+    return SECRETS.redact(xml)

@@ -1,0 +1,94 @@
+"""Shared fixtures: the browser pytest-playwright launches, the mock, helpers.
+
+pytest-playwright runs Playwright's sync API on this thread's event loop, so
+tests that call the probe's async library run it on a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from playwright.sync_api import Playwright
+
+from fixtures.mock_site import MockServer, SiteConfig
+from probe.browser import QUIET_ARGS, find_chromium
+from probe.profile import Profile, load_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = Path(__file__).resolve().parent / "pages"
+TOTP_SECRET = "LT2AVT453DHX3TOM25FZWVVJ2XA23RYQ"
+PASSWORD = "Sakura-Zakka-2024!"
+EMAIL = "sakura.zakka@example.jp"
+
+T = TypeVar("T")
+
+
+def site_config(**account: Any) -> SiteConfig:
+    base = {
+        "email": EMAIL,
+        "password": PASSWORD,
+        "two_step": "totp",
+        "totp_secret": TOTP_SECRET,
+        "merchants": [{"name": "さくら雑貨店", "marketplaces": ["jp"]}],
+    }
+    return SiteConfig.model_validate({"accounts": [{**base, **account}]})
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on its own thread and event loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture(scope="session")
+def profile() -> Profile:
+    return load_profile()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(playwright: Playwright) -> dict[str, Any]:
+    """Launch the Chromium the probe itself would pick, with its quiet flags."""
+    choice = find_chromium(os.environ, playwright.chromium.executable_path)
+    args: dict[str, Any] = {"args": list(QUIET_ARGS)}
+    if choice.executable:
+        args["executable_path"] = choice.executable
+    return args
+
+
+@pytest.fixture(scope="session")
+def browser_context_args() -> dict[str, Any]:
+    return {"locale": "ja-JP", "timezone_id": "Asia/Tokyo", "viewport": {"width": 1280, "height": 860}}
+
+
+@pytest.fixture(scope="session")
+def _mock_session() -> Iterator[MockServer]:
+    with MockServer(site_config()) as server:
+        yield server
+
+
+@pytest.fixture
+def mock(_mock_session: MockServer) -> MockServer:
+    """The mock with fresh state (accounts, sessions, counters) for each test."""
+    _mock_session.configure(site_config())
+    return _mock_session
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The installed ``probe`` command, end to end, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "probe", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )

@@ -1,0 +1,49 @@
+"""Secrets never reach what the probe writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from probe.redact import MASK, Redactor
+
+
+def test_every_encoding_of_a_secret_is_masked() -> None:
+    r = Redactor()
+    r.add("pa ss&wörd")
+    text = 'form: password=pa+ss%26w%C3%B6rd json: "pa ss&wörd" html: pa ss&amp;wörd raw: pa ss&wörd'
+    redacted = r.redact(text)
+    assert "pa ss" not in redacted
+    assert "pa+ss" not in redacted
+    assert redacted.count(MASK) == 4
+
+
+def test_digit_codes_are_masked_only_where_they_stand_alone() -> None:
+    r = Redactor()
+    r.add("123456")
+    assert r.redact("code 123456.") == f"code {MASK}."
+    assert r.redact("ts 17123456789") == "ts 17123456789"
+
+
+def test_short_values_are_not_treated_as_secrets() -> None:
+    r = Redactor()
+    r.add("ab", None, "")
+    assert len(r) == 0
+    assert r.redact("ab") == "ab"
+
+
+def test_leaks_finds_the_files_holding_a_secret(tmp_path: Path) -> None:
+    r = Redactor()
+    r.add("Sakura-Zakka-2024!")
+    (tmp_path / "clean.json").write_text('{"verdict": "ok"}')
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "dirty.log").write_text("typed Sakura-Zakka-2024%21 into the form")
+    assert r.leaks([tmp_path]) == [tmp_path / "nested" / "dirty.log"]
+
+
+def test_nested_structures_are_redacted() -> None:
+    r = Redactor()
+    r.add("topsecret")
+    assert r.redact_obj({"a": ["x topsecret", {"b": "topsecret"}], "n": 3}) == {
+        "a": [f"x {MASK}", {"b": MASK}],
+        "n": 3,
+    }
