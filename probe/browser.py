@@ -116,6 +116,18 @@ class BrowserSession:
         return options
 
     @asynccontextmanager
+    async def persistent_context(self, user_data_dir: Path, device: str = "desktop") -> AsyncIterator[BrowserContext]:
+        """A browser with its profile on disk: cookies and cache survive a restart, as a seller's do."""
+        assert self.playwright is not None
+        context = await self.playwright.chromium.launch_persistent_context(
+            str(user_data_dir), **self.launch_args(), **self.context_args(device)
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
+
+    @asynccontextmanager
     async def context(self, device: str = "desktop") -> AsyncIterator[BrowserContext]:
         assert self.browser is not None
         context = await self.browser.new_context(**self.context_args(device))

@@ -39,6 +39,8 @@ class Diagnosis:
     detail: str
     evidence: tuple[Evidence, ...]
     experiments: tuple[str, ...] = ()
+    if_unfixed: Verdict | None = None
+    investigate: str | None = None
 
 
 def _fold(text: str) -> str:
@@ -107,12 +109,11 @@ def _all_hold(
     return evidence
 
 
-def page_kind(page: PageSignals, profile: Profile) -> str | None:
+def page_kind(page: PageSignals, profile: Profile) -> PageKind | None:
     """Which page of the sign-in flow this is, if the driver knows it."""
-    kind: PageKind
     for kind in profile.pages:
         if _all_hold(kind.all, kind.kind, page, (), profile) is not None:
-            return kind.kind
+            return kind
     return None
 
 
@@ -120,19 +121,32 @@ def match_rule(rule: Rule, page: PageSignals | None, events: Sequence[Event], pr
     evidence = _all_hold(rule.all, rule.name, page, events, profile)
     if evidence is None:
         return None
-    experiments = profile.experiments.get(rule.experiments, ()) if rule.experiments else ()
-    return Diagnosis(rule.verdict, rule.name, rule.detail, tuple(evidence), experiments)
+    group = profile.experiments.get(rule.experiments) if rule.experiments else None
+    return Diagnosis(
+        rule.verdict,
+        rule.name,
+        rule.detail,
+        tuple(evidence),
+        group.remedies if group else (),
+        group.if_unfixed if group else None,
+        rule.investigate,
+    )
 
 
 def classify(page: PageSignals | None, events: Sequence[Event], profile: Profile) -> Diagnosis:
-    """The verdict for a sign-in that stopped on ``page`` after ``events``."""
-    if page is not None and page_kind(page, profile) == "home":
-        evidence = _all_hold(next(k.all for k in profile.pages if k.kind == "home"), "reached_home", page, (), profile)
-        return Diagnosis(Verdict.OK, "reached_home", "Reached the Seller Central home page.", tuple(evidence or ()))
+    """The verdict for a sign-in that stopped on ``page`` after ``events``.
+
+    Rules come first, so a signed-in page that carries a suspension notice or
+    a permission error is not mistaken for success.
+    """
     for rule in profile.rules:
         diagnosis = match_rule(rule, page, events, profile)
         if diagnosis is not None:
             return diagnosis
+    kind = page_kind(page, profile) if page is not None else None
+    if kind is not None and kind.action == "done":
+        evidence = _all_hold(kind.all, "reached_home", page, (), profile)
+        return Diagnosis(Verdict.OK, "reached_home", "Reached a signed-in Seller Central page.", tuple(evidence or ()))
     return unrecognized(page, events)
 
 

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import binascii
 import enum
+import getpass
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn, TextIO
+from urllib.parse import urlsplit
+
+import pyotp
 
 from . import log as probe_log
-from .browser import BrowserSession
+from .browser import DEVICES, BrowserSession
+from .diagnosis import RetryPolicy
 from .errors import InfraError, UsageError
+from .flow import Credentials
+from .otp import OtpSource
+from .profile import load_profile
 from .report import Result, junit_xml, many_to_json, render_many, render_text, to_json
-from .runner import RunOptions, play, play_all
+from .runner import RunOptions, diagnose_url, play, play_all, reset_profile
 from .scenarios import all_scenarios, load_scenario
 
 
@@ -56,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", type=Path, help="keep artifacts (screenshots, log, result.json) here")
     run.add_argument("--workers", metavar="N", type=_positive, default=1, help="scenarios at a time (default 1)")
     run.add_argument("--headed", action="store_true", help="show the browser window")
+
+    diagnose = commands.add_parser("diagnose", help="classify a live sign-in on any target")
+    diagnose.add_argument(
+        "--url", required=True, help="where the sign-in starts, e.g. https://sellercentral.amazon.co.jp/"
+    )
+    diagnose.add_argument("--device", choices=sorted(DEVICES), default="desktop", help="browser profile to emulate")
+    diagnose.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    diagnose.add_argument("--out", metavar="DIR", type=Path, help="keep artifacts here")
+    diagnose.add_argument("--headed", action="store_true", help="show the browser window")
+
+    reset = commands.add_parser("reset", help="delete cookies, cache and site data of a browser profile")
+    reset.add_argument("--profile", metavar="DIR", type=Path, required=True, help="a Chromium user data folder")
+    reset.add_argument(
+        "--origin", action="append", metavar="URL", help="also clear site data of this origin (repeatable)"
+    )
 
     commands.add_parser("list", help="list the bundled scenarios")
 
@@ -111,6 +135,70 @@ def _render(args: argparse.Namespace, env: Environment, results: list[Result]) -
         env.stdout.write((render_many(results) if args.all else render_text(results[0])) + "\n")
 
 
+def read_credentials(env: Environment, stdin: TextIO | None = None) -> Credentials:
+    """From PROBE_EMAIL / PROBE_PASSWORD / PROBE_TOTP_SECRET, else a prompt; never from argv."""
+    stdin = stdin or sys.stdin
+    values = {k: env.env.get(k, "") for k in ("PROBE_EMAIL", "PROBE_PASSWORD", "PROBE_TOTP_SECRET")}
+    missing = [k for k in ("PROBE_EMAIL", "PROBE_PASSWORD") if not values[k]]
+    if missing and not stdin.isatty():
+        raise UsageError(f"set {' and '.join(missing)} in the environment (credentials are never read from argv)")
+    if not values["PROBE_EMAIL"]:
+        env.stderr.write("Email: ")
+        env.stderr.flush()
+        values["PROBE_EMAIL"] = stdin.readline().strip()
+    if not values["PROBE_PASSWORD"]:
+        values["PROBE_PASSWORD"] = getpass.getpass("Password: ", stream=env.stderr)
+    if not values["PROBE_TOTP_SECRET"] and missing:
+        values["PROBE_TOTP_SECRET"] = getpass.getpass("TOTP secret (empty if none): ", stream=env.stderr)
+    secret = values["PROBE_TOTP_SECRET"].replace(" ", "").upper()
+    if secret:
+        try:
+            pyotp.TOTP(secret).now()
+        except (ValueError, binascii.Error):
+            raise UsageError("PROBE_TOTP_SECRET is not a base32 TOTP secret of 112 bits or more") from None
+    return Credentials(
+        email=values["PROBE_EMAIL"], password=values["PROBE_PASSWORD"], totp=OtpSource(secret) if secret else None
+    )
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--url needs an http(s) URL with a host, got {url!r}")
+    return url
+
+
+def _diagnose(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    url = _check_url(args.url)
+    credentials = read_credentials(env)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    options = RunOptions(out=args.out, retry=RetryPolicy())
+
+    async def diagnose() -> Result:
+        async with BrowserSession(headed=args.headed, env=env.env) as session:
+            return await diagnose_url(url, credentials, session, options, device=args.device)
+
+    result = asyncio.run(diagnose())
+    env.stdout.write((to_json(result) if args.json else render_text(result)) + "\n")
+    return ExitStatus.OK if result.verdict == "ok" else ExitStatus.MISMATCH
+
+
+def _reset(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    if not args.profile.is_dir():
+        raise UsageError(f"no browser profile folder at {args.profile}")
+    profile = load_profile()
+    origins = [f"https://{host}" for host in profile.marketplace_hosts] + [_check_url(u) for u in args.origin or ()]
+
+    async def reset() -> None:
+        async with BrowserSession(env=env.env) as session:
+            await reset_profile(args.profile, origins, session)
+
+    asyncio.run(reset())
+    env.stdout.write(f"cleared cookies, cache and site data ({len(origins)} origins) in {args.profile}\n")
+    return ExitStatus.OK
+
+
 def _list(env: Environment) -> ExitStatus:
     for s in all_scenarios():
         env.stdout.write(f"{s.name:<28} {s.expect.verdict.value:<28} {s.title}\n")
@@ -156,6 +244,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         handlers: dict[str, Callable[[], ExitStatus]] = {
             "run": lambda: _run(args, env),
             "list": lambda: _list(env),
+            "diagnose": lambda: _diagnose(args, env),
+            "reset": lambda: _reset(args, env),
             "mock": lambda: _mock(args, env),
         }
         return handlers[args.command]()

@@ -22,6 +22,8 @@ from . import remedies
 from .browser import BrowserSession
 from .classify import Diagnosis, Evidence, classify
 from .flow import Attempt, Credentials, DriverOptions, LoginDriver, Phase
+from .hints import Hint, email_hints, password_hints
+from .mailbox import Inbox, find_subject
 from .outcomes import Verdict, catalog
 from .profile import Profile
 from .signals import PageSignals
@@ -78,6 +80,7 @@ class Outcome:
     remedy: str | None
     remedy_verified: bool
     trials: list[Trial] = field(default_factory=list)
+    hints: list[Hint] = field(default_factory=list)
     attempts: int = 1
     transient: bool | None = None
     phases: list[Phase] = field(default_factory=list)
@@ -98,8 +101,10 @@ class Diagnoser:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         capture: Capture | None = None,
+        mailbox: Inbox | None = None,
         run: str = "",
     ) -> None:
+        self.mailbox = mailbox
         self.run_name = run
         self.log = log.bind(run=run) if run else log
         self.session = session
@@ -116,9 +121,12 @@ class Diagnoser:
         self.origins: set[str] = set()
         self._page: Page | None = None
 
-    async def _attempt(self, context: BrowserContext, url: str, label: str) -> tuple[Attempt, Diagnosis]:
+    async def _attempt(
+        self, context: BrowserContext, url: str, label: str, credentials: Credentials | None = None
+    ) -> tuple[Attempt, Diagnosis]:
         page = await context.new_page()
-        attempt = await LoginDriver(page, self.profile, self.credentials, self.driver, run=self.run_name).run(url)
+        creds = credentials or self.credentials
+        attempt = await LoginDriver(page, self.profile, creds, self.driver, run=self.run_name).run(url)
         diagnosis = classify(attempt.final, attempt.events, self.profile)
         self.phases += attempt.phases
         self.origins |= {_origin(d.url) for d in attempt.documents}
@@ -158,9 +166,31 @@ class Diagnoser:
         )
         attempt, diagnosis = await retrying.wraps(one_try)()
         outcome = self._from_retries(history, attempt, diagnosis)
+        if diagnosis.investigate:
+            await self._investigate(diagnosis.investigate, outcome)
+        if outcome.verdict is Verdict.CREDENTIALS_INVALID:
+            outcome.hints = self._hints(diagnosis)
         if diagnosis.experiments and diagnosis.verdict is not Verdict.OK:
             await self._experiments(diagnosis, outcome)
         return outcome
+
+    def _hints(self, diagnosis: Diagnosis) -> list[Hint]:
+        if diagnosis.rule == "email_unknown":
+            return email_hints(self.credentials.email)
+        return password_hints(self.credentials.password)
+
+    async def _investigate(self, name: str, outcome: Outcome) -> None:
+        """A second look, at the seller's mailbox, that can change the verdict."""
+        if self.mailbox is None:
+            return
+        investigation = self.profile.mailbox.investigations[name]
+        found = await find_subject(self.mailbox, self.context, investigation.subject_any)
+        self.log.info("investigation", name=name, found=bool(found))
+        if found:
+            outcome.verdict, outcome.rule = investigation.verdict, name
+            outcome.detail = investigation.detail
+            outcome.remedy = catalog().info(investigation.verdict).remedy
+            outcome.evidence.append(Evidence(name, "mailbox", self.mailbox.url, None, found))
 
     def _from_retries(self, history: list[Diagnosis], attempt: Attempt, last: Diagnosis) -> Outcome:
         first = history[0]
@@ -216,6 +246,9 @@ class Diagnoser:
                 return
         tried = ", ".join(t.remedy for t in outcome.trials)
         outcome.detail = f"{diagnosis.detail} Tried {tried}: none let the sign-in through."
+        if diagnosis.if_unfixed is not None:
+            outcome.verdict = diagnosis.if_unfixed
+            outcome.remedy = catalog().info(diagnosis.if_unfixed).remedy
 
     # -- experiments -------------------------------------------------------------------
 
@@ -242,6 +275,14 @@ class Diagnoser:
     async def use_jp_host(self) -> tuple[Attempt, Diagnosis]:
         return await self._attempt(self.context, self.target.home_url, "remedy-use_jp_host")
 
+    async def fresh_code(self) -> tuple[Attempt, Diagnosis]:
+        creds = self.credentials.with_fresh_codes()
+        return await self._attempt(self.context, self.target.start_url, "remedy-fresh_code", creds)
+
+    async def other_otp_method(self) -> tuple[Attempt, Diagnosis]:
+        creds = self.credentials.preferring_app()
+        return await self._attempt(self.context, self.target.start_url, "remedy-other_otp_method", creds)
+
 
 EXPERIMENTS: dict[str, Callable[[Diagnoser], Awaitable[tuple[Attempt, Diagnosis]]]] = {
     "reset_cookies": Diagnoser.reset_cookies,
@@ -249,6 +290,8 @@ EXPERIMENTS: dict[str, Callable[[Diagnoser], Awaitable[tuple[Attempt, Diagnosis]
     "reset_storage": Diagnoser.reset_storage,
     "other_device": Diagnoser.other_device,
     "use_jp_host": Diagnoser.use_jp_host,
+    "fresh_code": Diagnoser.fresh_code,
+    "other_otp_method": Diagnoser.other_otp_method,
 }
 
 

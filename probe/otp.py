@@ -26,12 +26,27 @@ class OtpSource:
         secret: str,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        skew_s: float = 0.0,
     ) -> None:
+        """``skew_s``: how far the phone's clock is off (a wrong clock makes stale codes)."""
+        self._secret = secret
         self._totp = pyotp.TOTP(secret)
-        self._clock = clock
+
+        def skewed() -> float:
+            return clock() + skew_s
+
+        self._clock = skewed
+        self._true_clock = clock
         self._sleep = sleep
+        self.skew_s = skew_s
         self._last = -1
         SECRETS.add(secret)
+
+    def fresh(self) -> OtpSource:
+        """The same seed on a correct clock, still never repeating a code already used."""
+        source = OtpSource(self._secret, clock=self._true_clock, sleep=self._sleep)
+        source._last = self._last
+        return source
 
     def _step(self) -> int:
         return self._totp.timecode(datetime.fromtimestamp(self._clock(), tz=UTC))

@@ -49,9 +49,17 @@ class Signal(Strict):
         return next(k for k in SIGNAL_KINDS if getattr(self, k) is not None)
 
 
+Action = Literal[
+    "enter_email", "enter_password", "enter_otp", "choose_otp_method", "pick_account", "skip", "done", "stop"
+]
+
+
 class PageKind(Strict):
-    kind: Literal["home", "picker", "mfa", "password", "email"]
-    all: tuple[Signal, ...]
+    """A page of the sign-in the driver recognises, and what it does there."""
+
+    kind: str
+    action: Action
+    all: tuple[Signal, ...] = Field(min_length=1)
 
 
 class Rule(Strict):
@@ -60,6 +68,27 @@ class Rule(Strict):
     detail: str
     all: tuple[Signal, ...] = Field(min_length=1)
     experiments: str | None = None
+    investigate: str | None = None
+
+
+class ExperimentGroup(Strict):
+    """Remedies to try in order; ``if_unfixed`` replaces the verdict when none works."""
+
+    remedies: tuple[str, ...] = Field(min_length=1)
+    if_unfixed: Verdict | None = None
+
+
+class Investigation(Strict):
+    """A second look that can change a verdict: the seller's mailbox, read like a person would."""
+
+    verdict: Verdict
+    detail: str
+    subject_any: tuple[str, ...] = Field(min_length=1)
+
+
+class Mailbox(Strict):
+    otp_pattern: str
+    investigations: dict[str, Investigation] = Field(default_factory=dict)
 
 
 class Watch(Strict):
@@ -77,9 +106,16 @@ class Controls(Strict):
     otp: str
     otp_remember: str
     otp_submit: str
+    otp_prompt: str
+    otp_sms_prompt: tuple[str, ...]
+    otp_new_link: str
+    otp_method_choice: str
+    otp_method_labels: dict[str, tuple[str, ...]]
+    otp_method_submit: str
     picker_choice: str
     picker_prefer: tuple[str, ...]
     picker_submit: tuple[str, ...]
+    skip: tuple[str, ...]
 
 
 class Profile(Strict):
@@ -94,19 +130,22 @@ class Profile(Strict):
     watch: Watch
     controls: Controls
     pages: tuple[PageKind, ...]
-    experiments: dict[str, tuple[str, ...]]
+    experiments: dict[str, ExperimentGroup]
+    mailbox: Mailbox
     rules: tuple[Rule, ...]
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
         remedies = catalog().remedies
-        for group, names in self.experiments.items():
-            for name in names:
+        for group, experiments in self.experiments.items():
+            for name in experiments.remedies:
                 if name not in remedies or not remedies[name].automatic:
                     raise ValueError(f"experiments.{group}: {name!r} is not an automatic remedy")
         for rule in self.rules:
             if rule.experiments is not None and rule.experiments not in self.experiments:
                 raise ValueError(f"rule {rule.name}: unknown experiments group {rule.experiments!r}")
+            if rule.investigate is not None and rule.investigate not in self.mailbox.investigations:
+                raise ValueError(f"rule {rule.name}: unknown investigation {rule.investigate!r}")
             for signal in rule.all:
                 self._check_signal(signal, f"rule {rule.name}")
         for page in self.pages:

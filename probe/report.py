@@ -26,7 +26,7 @@ class Result:
     remedy_verified: bool
     remedies_tried: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
-    hints: list[str] = field(default_factory=list)
+    hints: list[dict[str, str]] = field(default_factory=list)
     attempts: int = 1
     transient: bool | None = None
     duration_s: float = 0.0
@@ -94,7 +94,8 @@ def render_text(result: Result) -> str:
         text = f'  "{ev["text"]}"' if ev.get("text") else ""
         lines.append(f"{head}{ev['rule']}: {ev['signal']} at {_short_url(ev['url'])}{status}{text}")
     for hint in result.hints:
-        lines.append(f"hint      {hint}")
+        lines.append(f"hint      {hint['ja']}")
+        lines.append(f"          {hint['en']}")
     if result.remedy:
         state = "verified" if result.remedy_verified else "not verified (advice)"
         lines.append(f"remedy    {result.remedy} — {state}")
@@ -112,22 +113,27 @@ def render_text(result: Result) -> str:
 
 
 def confusion_table(results: Sequence[Result]) -> str:
-    """Expected verdicts as rows, what the probe said as columns."""
+    """Expected verdicts as rows, what the probe said as numbered columns (the row numbers)."""
     counts = Counter((r.expected or "-", r.verdict) for r in results)
-    order = [v.value for v in Verdict]
-    rows = sorted({e for e, _ in counts}, key=lambda v: order.index(v) if v in order else len(order))
-    cols = sorted({g for _, g in counts}, key=lambda v: order.index(v) if v in order else len(order))
-    width = max([len("expected \\ got"), *map(len, rows)])
-    col_w = [max(4, len(c)) for c in cols]
-    header = "expected \\ got".ljust(width) + " | " + " | ".join(c.ljust(w) for c, w in zip(cols, col_w, strict=True))
-    lines = [header, "-" * len(header)]
-    for row in rows:
+    known = [v.value for v in Verdict]
+    labels = sorted(
+        {e for e, _ in counts} | {g for _, g in counts},
+        key=lambda v: (v not in known, known.index(v) if v in known else v),
+    )
+    number = {label: i + 1 for i, label in enumerate(labels)}
+    width = max(len(label) for label in labels) + 4
+    header = "expected \\ got".ljust(width) + "".join(f"{number[g]:>4}" for g in labels)
+    lines = [header]
+    for row in labels:
+        if not any(e == row for e, _ in counts):
+            continue
         cells = []
-        for col, w in zip(cols, col_w, strict=True):
+        for col in labels:
             n = counts.get((row, col), 0)
-            cell = str(n) if n else "."
-            cells.append((cell + ("" if row == col or not n else "!")).ljust(w))
-        lines.append(row.ljust(width) + " | " + " | ".join(cells))
+            cells.append(f"{(str(n) + ('' if row == col else '!')) if n else '.':>4}")
+        lines.append(f"{number[row]:>2} {row}".ljust(width) + "".join(cells))
+    expected = {e for e, _ in counts}
+    lines += [f"{number[g]:>2} {g} (got, never expected)" for g in labels if g not in expected]
     return "\n".join(lines)
 
 

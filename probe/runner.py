@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from playwright.async_api import BrowserContext
 
 from fixtures.mock_site import MockServer
+from fixtures.mock_site.marketplaces import TEST_SUFFIX
+from fixtures.network import UNRESOLVABLE_SUFFIX, ResettingServer, closed_port
 
 from .browser import BrowserSession
 from .diagnosis import Diagnoser, Outcome, RetryPolicy, Sleep, Target
@@ -20,13 +25,19 @@ from .errors import InfraError, UsageError
 from .evidence import Recorder
 from .flow import Credentials, DriverOptions
 from .log import run_events
+from .mailbox import Inbox, SmsCodes
 from .otp import OtpSource
+from .outcomes import Verdict
 from .profile import Profile, load_profile
 from .redact import SECRETS
+from .remedies import reset_browser
 from .report import Result
 from .scenarios import CookieSpec, Scenario
 
 log = structlog.get_logger("probe.runner")
+
+# The bundled mock's mail and SMS host: the seller's mailbox and phone.
+MAIL_HOST = "mail"
 
 
 @dataclass
@@ -39,15 +50,22 @@ class RunOptions:
     sleep: Sleep = asyncio.sleep
 
 
-def credentials_for(scenario: Scenario) -> Credentials:
+def credentials_for(scenario: Scenario, mail_origin: str, profile: Profile) -> tuple[Credentials, Inbox | None]:
+    """What the seller types, their phone's texts and their mailbox, as the scenario describes them."""
     spec = scenario.credentials
-    return Credentials(
+    sms = None
+    if spec.phone:
+        sms = SmsCodes(Inbox(f"{mail_origin}/sms?to={quote(spec.phone)}"), profile.mailbox.otp_pattern)
+    credentials = Credentials(
         email=spec.email,
         password=spec.password,
-        otp=OtpSource(spec.totp_secret) if spec.totp_secret else None,
+        totp=OtpSource(spec.totp_secret, skew_s=spec.clock_skew_s) if spec.totp_secret else None,
+        sms=sms,
         fixed_otp=spec.otp,
         remember_device=spec.remember_device,
     )
+    mailbox = Inbox(f"{mail_origin}/inbox?to={quote(spec.email)}") if spec.mailbox else None
+    return credentials, mailbox
 
 
 async def plant_cookies(
@@ -88,16 +106,23 @@ def _result(scenario: Scenario, outcome: Outcome, started: float) -> Result:
         and (expect.remedy is None or expect.remedy == outcome.remedy)
         and (expect.remedy_verified is None or expect.remedy_verified == outcome.remedy_verified)
     )
+    return _outcome_result(scenario.name, scenario.title, outcome, started, expected=expect.verdict.value, match=match)
+
+
+def _outcome_result(
+    name: str, title: str, outcome: Outcome, started: float, *, expected: str | None, match: bool
+) -> Result:
     return Result(
-        scenario=scenario.name,
-        title=scenario.title,
+        scenario=name,
+        title=title,
         verdict=outcome.verdict.value,
         detail=outcome.detail,
-        expected=expect.verdict.value,
+        expected=expected,
         match=match,
         remedy=outcome.remedy,
         remedy_verified=outcome.remedy_verified,
         remedies_tried=[{**asdict(t), "verdict": t.verdict.value} for t in outcome.trials],
+        hints=[asdict(h) for h in outcome.hints],
         evidence=[e.to_dict() for e in outcome.evidence],
         attempts=outcome.attempts,
         transient=outcome.transient,
@@ -128,36 +153,80 @@ async def play(
         recorder.discard()
 
 
-async def _play(
-    scenario: Scenario, session: BrowserSession, options: RunOptions, profile: Profile, recorder: Recorder
-) -> Outcome:
+@asynccontextmanager
+async def _running_mock(scenario: Scenario) -> AsyncIterator[MockServer]:
     mock = MockServer(scenario.site)
     try:
         await asyncio.to_thread(mock.start)
     except (OSError, RuntimeError) as exc:
         raise InfraError(f"the mock site did not start: {exc}") from exc
     try:
-        target = Target(mock.origin(scenario.start) + profile.start_path, profile)
-        async with session.context(scenario.browser.device) as context:
-            await plant_cookies(context, scenario.browser.cookies, target, profile)
-            diagnoser = Diagnoser(
-                session,
-                context,
-                target,
-                credentials_for(scenario),
-                profile,
-                device=scenario.browser.device,
-                driver=options.driver,
-                retry=options.retry,
-                sleep=options.sleep,
-                capture=recorder.capture if recorder.enabled else None,
-                run=scenario.name,
-            )
-            outcome = await diagnoser.run()
-            await _register_cookie_values(context, profile)
-            return outcome
+        yield mock
     finally:
         await asyncio.to_thread(mock.stop)
+
+
+@contextmanager
+def _start_origin(scenario: Scenario, mock: MockServer) -> Iterator[str]:
+    """Where the browser starts: the mock, or a broken network in front of it."""
+    if scenario.network == "refused":
+        yield f"http://{scenario.start}{TEST_SUFFIX}:{closed_port()}"
+    elif scenario.network == "reset":
+        with ResettingServer() as server:
+            yield f"http://{scenario.start}{TEST_SUFFIX}:{server.port}"
+    elif scenario.network == "dns_failure":
+        yield f"http://{scenario.start}{UNRESOLVABLE_SUFFIX}:{mock.port}"
+    else:
+        yield mock.origin(scenario.start)
+
+
+@asynccontextmanager
+async def _seller_browser(
+    scenario: Scenario, session: BrowserSession, mock: MockServer
+) -> AsyncIterator[BrowserContext]:
+    """The seller's browser as the scenario describes it: device, profile on disk, history."""
+    device = scenario.browser.device
+    if not scenario.browser.persistent:
+        async with session.context(device) as context:
+            yield context
+        return
+    with tempfile.TemporaryDirectory(prefix="probe-profile-") as profile_dir:
+        for visit in scenario.browser.history:
+            mock.configure(scenario.site_at(visit))
+            async with session.persistent_context(Path(profile_dir), device) as context:
+                page = context.pages[0] if context.pages else await context.new_page()
+                await page.goto(mock.origin(visit.host) + visit.path)
+        mock.configure(scenario.site)
+        async with session.persistent_context(Path(profile_dir), device) as context:
+            yield context
+
+
+async def _play(
+    scenario: Scenario, session: BrowserSession, options: RunOptions, profile: Profile, recorder: Recorder
+) -> Outcome:
+    async with _running_mock(scenario) as mock:
+        with _start_origin(scenario, mock) as origin:
+            target = Target(origin + scenario.start_path, profile)
+            credentials, mailbox = credentials_for(scenario, mock.origin(MAIL_HOST), profile)
+            async with _seller_browser(scenario, session, mock) as context:
+                await plant_cookies(context, scenario.browser.cookies, target, profile)
+                diagnoser = Diagnoser(
+                    session,
+                    context,
+                    target,
+                    credentials,
+                    profile,
+                    device=scenario.browser.device,
+                    driver=options.driver,
+                    retry=options.retry,
+                    sleep=options.sleep,
+                    capture=recorder.capture if recorder.enabled else None,
+                    mailbox=mailbox,
+                    run=scenario.name,
+                )
+                outcome = await diagnoser.run()
+                await _register_cookie_values(context, profile)
+                return outcome
 
 
 async def play_all(scenarios: Sequence[Scenario], session: BrowserSession, options: RunOptions) -> list[Result]:
@@ -169,3 +238,46 @@ async def play_all(scenarios: Sequence[Scenario], session: BrowserSession, optio
             return await play(scenario, session, options)
 
     return list(await asyncio.gather(*(one(s) for s in scenarios)))
+
+
+async def diagnose_url(
+    url: str, credentials: Credentials, session: BrowserSession, options: RunOptions, *, device: str = "desktop"
+) -> Result:
+    """A live sign-in on any target (the real site, a staging copy, `probe mock`)."""
+    profile = load_profile()
+    started = time.perf_counter()
+    name = "diagnose"
+    recorder = Recorder(options.out / name if options.out else None, profile)
+    try:
+        with run_events(name) as events:
+            async with session.context(device) as context:
+                diagnoser = Diagnoser(
+                    session,
+                    context,
+                    Target(url, profile),
+                    credentials,
+                    profile,
+                    device=device,
+                    driver=options.driver,
+                    retry=options.retry,
+                    sleep=options.sleep,
+                    capture=recorder.capture if recorder.enabled else None,
+                    run=name,
+                )
+                outcome = await diagnoser.run()
+                await _register_cookie_values(context, profile)
+            result = _outcome_result(name, url, outcome, started, expected=None, match=outcome.verdict is Verdict.OK)
+        recorder.write_log(events)
+        recorder.write_json("result.json", result.to_dict())
+        directory = recorder.finish()
+        result.artifacts = str(directory) if directory else None
+        return result
+    finally:
+        recorder.discard()
+
+
+async def reset_profile(user_data_dir: Path, origins: Sequence[str], session: BrowserSession) -> None:
+    """Delete cookies, cache and site data of a browser profile on disk."""
+    async with session.persistent_context(user_data_dir) as context:
+        page = context.pages[0] if context.pages else await context.new_page()
+        await reset_browser(context, page, origins)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fixtures.mock_site import SiteConfig
 
@@ -38,18 +38,32 @@ class CookieSpec(Strict):
     http_only: bool = True
 
 
+class Visit(Strict):
+    """A page this browser opened before, when the site was configured as ``site`` says."""
+
+    path: str = "/ap/signin"
+    host: str = "sellercentral.amazon.co.jp"
+    site: dict[str, Any] = Field(default_factory=dict)  # changes to the scenario's site config then
+
+
 class BrowserSpec(Strict):
     device: Literal["desktop", "iphone", "android"] = "desktop"
     cookies: list[CookieSpec] = Field(default_factory=list)
+    # A profile on disk (cookies and cache survive restarts), as a seller's own browser.
+    persistent: bool = False
+    history: list[Visit] = Field(default_factory=list)
 
 
 class CredentialsSpec(Strict):
-    """What the seller types. ``otp`` is a fixed code typed as given."""
+    """What the seller types and can read. ``otp`` is a fixed code typed as given."""
 
     email: str
     password: str
     totp_secret: str | None = None
     otp: str | None = None
+    clock_skew_s: float = 0.0  # how wrong the clock of the phone with the authenticator app is
+    phone: str | None = None  # last digits of the phone whose text messages the seller reads
+    mailbox: bool = False  # the seller can read the mail sent to `email`
     remember_device: bool = False
 
 
@@ -71,10 +85,27 @@ class Scenario(Strict):
     title: str
     description: str = ""
     start: str = "sellercentral.amazon.co.jp"
+    start_path: str = Field(default="/", pattern=r"^/")
+    network: Literal["ok", "refused", "reset", "dns_failure"] = "ok"
     site: SiteConfig
     browser: BrowserSpec = Field(default_factory=BrowserSpec)
     credentials: CredentialsSpec
     expect: Expect
+
+    @model_validator(mode="after")
+    def _history_needs_a_profile(self) -> Scenario:
+        if self.browser.history and not self.browser.persistent:
+            raise ValueError("browser.history needs browser.persistent: true")
+        for i, visit in enumerate(self.browser.history):
+            try:
+                self.site_at(visit)
+            except ValidationError as exc:
+                raise ValueError(f"browser.history[{i}].site: {_first_error(exc)}") from None
+        return self
+
+    def site_at(self, visit: Visit) -> SiteConfig:
+        """The site as it was when ``visit`` happened."""
+        return SiteConfig.model_validate({**self.site.model_dump(), **visit.site})
 
     @field_validator("title")
     @classmethod

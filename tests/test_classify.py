@@ -43,7 +43,9 @@ def saved_page(page: Page, profile: Profile, name: str, url: str, status: int = 
     ],
 )
 def test_page_kinds_of_the_sign_in_flow(page: Page, profile: Profile, name: str, url: str, kind: str) -> None:
-    assert page_kind(saved_page(page, profile, name, url), profile) == kind
+    found = page_kind(saved_page(page, profile, name, url), profile)
+    assert found is not None
+    assert found.kind == kind
 
 
 @pytest.mark.parametrize(
@@ -125,6 +127,14 @@ def test_message_text_without_the_site_element_is_not_enough(profile: Profile) -
     assert classify(page, [], profile).verdict is Verdict.UNRECOGNIZED
 
 
-def test_home_meta_on_another_path_is_not_home(profile: Profile) -> None:
-    page = signals(path="/ap/signin", metas=frozenset({"anti-csrftoken-a2z"}), ids=frozenset())
-    assert classify(page, [], profile).verdict is Verdict.UNRECOGNIZED
+def test_any_signed_in_page_is_ok_unless_a_rule_says_otherwise(profile: Profile) -> None:
+    orders = signals(path="/orders-v3", metas=frozenset({"anti-csrftoken-a2z"}), ids=frozenset())
+    assert classify(orders, [], profile).verdict is Verdict.OK
+    denied = signals(
+        path="/orders-v3",
+        status=403,
+        metas=frozenset({"anti-csrftoken-a2z"}),
+        ids=frozenset({"sc-permission-denied"}),
+        regions={"permission_denied": "このページへのアクセス権限がありません"},
+    )
+    assert classify(denied, [], profile).verdict is Verdict.PERMISSION_DENIED

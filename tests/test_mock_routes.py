@@ -97,10 +97,10 @@ def test_missing_email_shows_the_inline_alert() -> None:
 
 
 def test_session_id_changes_at_login_and_session_cookies_are_set() -> None:
-    c = client(site_config(two_step="none"))
-    token = to_password(c)
+    c = client()
+    token = to_mfa(c)
     before = c.cookies.get("session-id")
-    response = c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD})
+    response = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": pyotp.TOTP(TOTP_SECRET).now()})
     assert response.headers["location"] == "/home"
     names = {h.split("=", 1)[0] for h in response.headers.get_list("set-cookie")}
     assert {"session-id", "session-token", "at-acbjp", "sess-at-acbjp", "x-acbjp", "__Host-mselc"} <= names
@@ -156,9 +156,9 @@ def test_full_sign_in_through_the_picker_reaches_home() -> None:
 
 
 def test_conflicting_session_tokens_send_the_browser_back_to_sign_in() -> None:
-    c = client(site_config(two_step="none"))
-    token = to_password(c)
-    c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD})
+    c = client()
+    token = to_mfa(c)
+    c.post("/ap/mfa", data={"appActionToken": token, "otpCode": pyotp.TOTP(TOTP_SECRET).now()})
     assert c.get("/home").status_code == 302  # to the picker: signed in
     assert c.get("/home").headers["location"].startswith("/account-switcher")
     session_id, session_token = c.cookies.get("session-id"), c.cookies.get("session-token")
@@ -183,11 +183,12 @@ def test_repeated_wrong_passwords_bring_a_captcha_then_a_lock() -> None:
 
 
 def test_return_to_on_another_host_is_ignored() -> None:
-    c = client(site_config(two_step="none"))
+    c = client()
     c.get("/ap/signin", params={"openid.return_to": "https://evil.example/steal"})
     token = csrf(c.get("/ap/signin", params={"openid.return_to": "https://evil.example/steal"}).text)
     c.post("/ap/signin", data={"appActionToken": token, "email": EMAIL})
-    response = c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD})
+    c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD})
+    response = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": pyotp.TOTP(TOTP_SECRET).now()})
     assert response.headers["location"] == "/home"
 
 
