@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
@@ -47,7 +48,8 @@ class Credentials:
     prefer_app: bool = False  # ask for the authenticator app when the site offers a text message
 
     def __post_init__(self) -> None:
-        SECRETS.add(self.password, self.fixed_otp)
+        # Also the forms a slip hides: the password without the stray space, in half-width.
+        SECRETS.add(self.password, self.password.strip(), unicodedata.normalize("NFKC", self.password), self.fixed_otp)
 
     def with_fresh_codes(self) -> Credentials:
         """The same seller typing the newest code from a correctly set clock."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -138,12 +138,22 @@ async def play(
     if profile.marketplace_of(scenario.start) is None:
         raise UsageError(f"scenario {scenario.name}: start host {scenario.start!r} is not a Seller Central host")
     started = time.perf_counter()
-    recorder = Recorder(options.out / scenario.name if options.out else None, profile)
+
+    async def run(recorder: Recorder) -> Result:
+        return _result(scenario, await _play(scenario, session, options, profile, recorder), started)
+
+    return await _recorded(scenario.name, options, profile, run)
+
+
+async def _recorded(
+    name: str, options: RunOptions, profile: Profile, run: Callable[[Recorder], Awaitable[Result]]
+) -> Result:
+    """Run with the artifacts of ``--out``: the run's log, result.json, screenshots; all or nothing."""
+    recorder = Recorder(options.out / name if options.out else None, profile)
     try:
-        with run_events(scenario.name) as events:
-            outcome = await _play(scenario, session, options, profile, recorder)
-            result = _result(scenario, outcome, started)
-            log.bind(run=scenario.name).info("verdict", verdict=result.verdict, match=result.match)
+        with run_events(name) as events:
+            result = await run(recorder)
+            log.bind(run=name).info("verdict", verdict=result.verdict, match=result.match)
         recorder.write_log(events)
         recorder.write_json("result.json", result.to_dict())
         directory = recorder.finish()
@@ -151,6 +161,34 @@ async def play(
         return result
     finally:
         recorder.discard()
+
+
+def _diagnoser(
+    session: BrowserSession,
+    context: BrowserContext,
+    target: Target,
+    credentials: Credentials,
+    options: RunOptions,
+    recorder: Recorder,
+    *,
+    name: str,
+    device: str,
+    mailbox: Inbox | None = None,
+) -> Diagnoser:
+    return Diagnoser(
+        session,
+        context,
+        target,
+        credentials,
+        target.profile,
+        device=device,
+        driver=options.driver,
+        retry=options.retry,
+        sleep=options.sleep,
+        capture=recorder.capture if recorder.enabled else None,
+        mailbox=mailbox,
+        run=name,
+    )
 
 
 @asynccontextmanager
@@ -210,19 +248,16 @@ async def _play(
             credentials, mailbox = credentials_for(scenario, mock.origin(MAIL_HOST), profile)
             async with _seller_browser(scenario, session, mock) as context:
                 await plant_cookies(context, scenario.browser.cookies, target, profile)
-                diagnoser = Diagnoser(
+                diagnoser = _diagnoser(
                     session,
                     context,
                     target,
                     credentials,
-                    profile,
+                    options,
+                    recorder,
+                    name=scenario.name,
                     device=scenario.browser.device,
-                    driver=options.driver,
-                    retry=options.retry,
-                    sleep=options.sleep,
-                    capture=recorder.capture if recorder.enabled else None,
                     mailbox=mailbox,
-                    run=scenario.name,
                 )
                 outcome = await diagnoser.run()
                 await _register_cookie_values(context, profile)
@@ -247,33 +282,17 @@ async def diagnose_url(
     profile = load_profile()
     started = time.perf_counter()
     name = "diagnose"
-    recorder = Recorder(options.out / name if options.out else None, profile)
-    try:
-        with run_events(name) as events:
-            async with session.context(device) as context:
-                diagnoser = Diagnoser(
-                    session,
-                    context,
-                    Target(url, profile),
-                    credentials,
-                    profile,
-                    device=device,
-                    driver=options.driver,
-                    retry=options.retry,
-                    sleep=options.sleep,
-                    capture=recorder.capture if recorder.enabled else None,
-                    run=name,
-                )
-                outcome = await diagnoser.run()
-                await _register_cookie_values(context, profile)
-            result = _outcome_result(name, url, outcome, started, expected=None, match=outcome.verdict is Verdict.OK)
-        recorder.write_log(events)
-        recorder.write_json("result.json", result.to_dict())
-        directory = recorder.finish()
-        result.artifacts = str(directory) if directory else None
-        return result
-    finally:
-        recorder.discard()
+
+    async def run(recorder: Recorder) -> Result:
+        async with session.context(device) as context:
+            target = Target(url, profile)
+            outcome = await _diagnoser(
+                session, context, target, credentials, options, recorder, name=name, device=device
+            ).run()
+            await _register_cookie_values(context, profile)
+        return _outcome_result(name, url, outcome, started, expected=None, match=outcome.verdict is Verdict.OK)
+
+    return await _recorded(name, options, profile, run)
 
 
 async def reset_profile(user_data_dir: Path, origins: Sequence[str], session: BrowserSession) -> None:
