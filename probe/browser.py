@@ -116,11 +116,13 @@ class BrowserSession:
         return options
 
     @asynccontextmanager
-    async def persistent_context(self, user_data_dir: Path, device: str = "desktop") -> AsyncIterator[BrowserContext]:
+    async def persistent_context(
+        self, user_data_dir: Path, device: str = "desktop", **extra: Any
+    ) -> AsyncIterator[BrowserContext]:
         """A browser with its profile on disk: cookies and cache survive a restart, as a seller's do."""
         assert self.playwright is not None
         context = await self.playwright.chromium.launch_persistent_context(
-            str(user_data_dir), **self.launch_args(), **self.context_args(device)
+            str(user_data_dir), **self.launch_args(), **self.context_args(device), **extra
         )
         try:
             yield context
@@ -128,9 +130,10 @@ class BrowserSession:
             await context.close()
 
     @asynccontextmanager
-    async def context(self, device: str = "desktop") -> AsyncIterator[BrowserContext]:
+    async def context(self, device: str = "desktop", **extra: Any) -> AsyncIterator[BrowserContext]:
+        """A fresh context; ``extra`` are more ``new_context`` options (such as HAR recording)."""
         assert self.browser is not None
-        context = await self.browser.new_context(**self.context_args(device))
+        context = await self.browser.new_context(**self.context_args(device), **extra)
         try:
             yield context
         finally:

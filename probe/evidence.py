@@ -1,4 +1,4 @@
-"""Artifacts of a run: screenshots, the run's log and result.json, safe to share.
+"""Artifacts of a run: screenshots, a trace, a HAR, the run's log and result.json, safe to share.
 
 Everything is written into a hidden folder first and moved into place only
 when complete and scanned: a run that fails halfway, or an artifact that
@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
 
 from .errors import InfraError
 from .profile import Profile
 from .redact import SECRETS
+from .sanitize import sanitize_har, sanitize_trace
+
+HAR = "network.har"
+TRACE = "trace.zip"
 
 
 class Recorder:
@@ -34,6 +40,28 @@ class Recorder:
     @property
     def enabled(self) -> bool:
         return self._work is not None
+
+    def context_options(self) -> dict[str, Any]:
+        """Options for the browser context whose traffic the HAR records."""
+        if self._work is None:
+            return {}
+        return {"record_har_path": str(self._work / HAR), "record_har_content": "embed"}
+
+    @asynccontextmanager
+    async def tracing(self, context: BrowserContext) -> AsyncIterator[None]:
+        """A Playwright trace of everything in ``context`` while the block runs.
+
+        DOM snapshots but no screencast: a screencast frame could show a code
+        in a visible field, and pixels cannot be scrubbed the way text can.
+        """
+        if self._work is None:
+            yield
+            return
+        await context.tracing.start(snapshots=True, screenshots=False, sources=False)
+        try:
+            yield
+        finally:
+            await context.tracing.stop(path=self._work / TRACE)
 
     async def capture(self, page: Page, label: str) -> None:
         """A full-page screenshot with every secret-bearing field masked."""
@@ -66,6 +94,10 @@ class Recorder:
         """Scan for secrets, then move the artifacts into place."""
         if self._work is None or self.directory is None:
             return None
+        if (self._work / HAR).is_file():
+            sanitize_har(self._work / HAR, self.profile.is_session_cookie, SECRETS)
+        if (self._work / TRACE).is_file():
+            sanitize_trace(self._work / TRACE, self.profile.is_session_cookie, SECRETS)
         leaking = SECRETS.leaks([self._work])
         if leaking:
             names = ", ".join(p.name for p in leaking)

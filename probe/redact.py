@@ -12,7 +12,8 @@ import html
 import json
 import re
 import threading
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -73,14 +74,24 @@ class Redactor:
         return bool(pattern and pattern.search(text))
 
     def leaks(self, paths: Iterable[Path]) -> list[Path]:
-        """Files among ``paths`` (recursing into folders) that contain a secret."""
+        """Files among ``paths`` (recursing into folders, and into zips) that contain a secret."""
         leaking = []
         for path in paths:
             files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
             for file in files:
-                if self.found_in(file.read_bytes().decode("utf-8", errors="replace")):
+                if any(self.found_in(blob.decode("utf-8", errors="replace")) for blob in _contents(file)):
                     leaking.append(file)
         return leaking
+
+
+def _contents(file: Path) -> Iterator[bytes]:
+    """A file's bytes; for a zip (a Playwright trace), each member's."""
+    if zipfile.is_zipfile(file):
+        with zipfile.ZipFile(file) as archive:
+            for name in archive.namelist():
+                yield archive.read(name)
+    else:
+        yield file.read_bytes()
 
 
 # One store for the whole process: the log processor and every run share it,

@@ -220,12 +220,12 @@ def _start_origin(scenario: Scenario, mock: MockServer) -> Iterator[str]:
 
 @asynccontextmanager
 async def _seller_browser(
-    scenario: Scenario, session: BrowserSession, mock: MockServer
+    scenario: Scenario, session: BrowserSession, mock: MockServer, recorder: Recorder
 ) -> AsyncIterator[BrowserContext]:
     """The seller's browser as the scenario describes it: device, profile on disk, history."""
     device = scenario.browser.device
     if not scenario.browser.persistent:
-        async with session.context(device) as context:
+        async with session.context(device, **recorder.context_options()) as context, recorder.tracing(context):
             yield context
         return
     with tempfile.TemporaryDirectory(prefix="probe-profile-") as profile_dir:
@@ -235,7 +235,10 @@ async def _seller_browser(
                 page = context.pages[0] if context.pages else await context.new_page()
                 await page.goto(mock.origin(visit.host) + visit.path)
         mock.configure(scenario.site)
-        async with session.persistent_context(Path(profile_dir), device) as context:
+        async with (
+            session.persistent_context(Path(profile_dir), device, **recorder.context_options()) as context,
+            recorder.tracing(context),
+        ):
             yield context
 
 
@@ -246,7 +249,7 @@ async def _play(
         with _start_origin(scenario, mock) as origin:
             target = Target(origin + scenario.start_path, profile)
             credentials, mailbox = credentials_for(scenario, mock.origin(MAIL_HOST), profile)
-            async with _seller_browser(scenario, session, mock) as context:
+            async with _seller_browser(scenario, session, mock, recorder) as context:
                 await plant_cookies(context, scenario.browser.cookies, target, profile)
                 diagnoser = _diagnoser(
                     session,
@@ -284,7 +287,7 @@ async def diagnose_url(
     name = "diagnose"
 
     async def run(recorder: Recorder) -> Result:
-        async with session.context(device) as context:
+        async with session.context(device, **recorder.context_options()) as context, recorder.tracing(context):
             target = Target(url, profile)
             outcome = await _diagnoser(
                 session, context, target, credentials, options, recorder, name=name, device=device

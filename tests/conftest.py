@@ -10,6 +10,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -79,6 +80,14 @@ def mock(_mock_session: MockServer) -> MockServer:
     """The mock with fresh state (accounts, sessions, counters) for each test."""
     _mock_session.configure(site_config())
     return _mock_session
+
+
+def readable(path: Path) -> str:
+    """A file's text as a secret scanner must see it: a zip (a trace) member by member."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return "\n".join(archive.read(n).decode("utf-8", errors="replace") for n in archive.namelist())
+    return path.read_bytes().decode("utf-8", errors="replace")
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ import pytest
 from probe.outcomes import Verdict
 from probe.scenarios import all_scenarios
 
-from .conftest import run_cli
+from .conftest import readable, run_cli
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -239,7 +239,9 @@ def test_no_secret_in_any_artifact(all_run: AllRun) -> None:
         secrets |= {c.value for c in scenario.browser.cookies}
     files = [all_run.junit, *(p for p in all_run.out.rglob("*") if p.is_file())]
     assert len(files) > 2 * len(all_scenarios())
+    assert any(p.name == "trace.zip" for p in files)
+    assert any(p.name == "network.har" for p in files)
     for path in files:
-        data = path.read_bytes().decode("utf-8", errors="replace")
+        data = readable(path)
         leaked = [s for s in secrets if s.strip() and s in data]
         assert not leaked, f"{path} holds a secret"

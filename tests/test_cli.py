@@ -12,7 +12,7 @@ import pytest
 from probe.cli import Environment, ExitStatus, main
 from probe.scenarios import SCENARIO_DIR
 
-from .conftest import PASSWORD, TOTP_SECRET, run_cli
+from .conftest import PASSWORD, TOTP_SECRET, readable, run_cli
 
 
 def run_json(*args: str) -> dict[str, object]:
@@ -105,13 +105,16 @@ def test_junit_and_artifacts_hold_no_secret(tmp_path: Path) -> None:
     assert suite.get("tests") == "1"
     assert suite.get("failures") == "0"
     files = sorted(p.name for p in (out / "cookies").iterdir())
-    assert "result.json" in files
-    assert "log.jsonl" in files
+    assert {"result.json", "log.jsonl", "trace.zip", "network.har"} <= set(files)
     assert any(name.endswith(".png") for name in files)
+    trace, har = readable(out / "cookies" / "trace.zip"), readable(out / "cookies" / "network.har")
+    assert '"selector": "#ap_password", "strict": true, "value": "[REDACTED]"' in trace
+    assert "session-token=[REDACTED]" in har
+    assert '"name": "otpCode", "value": "[REDACTED]"' in har
     assert not any(p.name.endswith(".partial") for p in out.iterdir())
     cookie_values = ("b1uK2Vx9qQm0dO1dSess10nT0kenFromMarch2023xx",)
     for path in [junit, *(out / "cookies").iterdir()]:
-        data = path.read_bytes().decode("utf-8", errors="replace")
+        data = readable(path)
         for secret in (PASSWORD, TOTP_SECRET, *cookie_values):
             assert secret not in data, f"{secret!r} in {path.name}"
     events = [json.loads(line) for line in (out / "cookies" / "log.jsonl").read_text().splitlines()]
