@@ -211,7 +211,8 @@ class Diagnoser:
             )
         remedy = catalog().info(last.verdict).remedy
         transient = False if catalog().info(last.verdict).retry else None
-        detail = last.detail + (f" Still failing after {n} attempts." if transient is False and n > 1 else "")
+        persistent = transient is False and n > 1
+        detail = last.detail + (f" Persistent: still failing after {n} attempts." if persistent else "")
         return Outcome(
             last.verdict,
             last.rule,

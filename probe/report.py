@@ -33,6 +33,7 @@ class Result:
     phases: list[dict[str, Any]] = field(default_factory=list)
     artifacts: str | None = None
     error: str | None = None
+    rule: str = ""  # the profile rule (or investigation) that decided the verdict
 
     @property
     def remedy_text(self) -> dict[str, str] | None:
@@ -84,6 +85,7 @@ def render_text(result: Result) -> str:
     lines = [
         f"scenario  {result.scenario} — {result.title}",
         f"verdict   {result.verdict}  {expected}".rstrip(),
+        f"rule      {result.rule}",
         f"detail    {result.detail}",
     ]
     if result.error:

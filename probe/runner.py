@@ -128,6 +128,7 @@ def _outcome_result(
         transient=outcome.transient,
         duration_s=round(time.perf_counter() - started, 2),
         phases=[asdict(p) for p in outcome.phases],
+        rule=outcome.rule,
     )
 
 
