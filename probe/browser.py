@@ -8,6 +8,7 @@ choice, launched with flags that keep it quiet on a closed network.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Mapping
@@ -117,12 +118,20 @@ class BrowserSession:
 
     @asynccontextmanager
     async def persistent_context(
-        self, user_data_dir: Path, device: str = "desktop", **extra: Any
+        self, user_data_dir: Path, device: str = "desktop", *, block_cookies: bool = False, **extra: Any
     ) -> AsyncIterator[BrowserContext]:
-        """A browser with its profile on disk: cookies and cache survive a restart, as a seller's do."""
+        """A browser with its profile on disk: cookies and cache survive a restart, as a seller's do.
+
+        ``block_cookies`` sets the profile's own content setting, as a seller who
+        blocked cookies in Chrome's settings has it: the browser then neither
+        stores nor sends any cookie.
+        """
         assert self.playwright is not None
+        if block_cookies:
+            block_cookies_in(user_data_dir)
+        options = {k: v for k, v in self.context_args(device).items() if k not in _NOT_FOR_PERSISTENT}
         context = await self.playwright.chromium.launch_persistent_context(
-            str(user_data_dir), **self.launch_args(), **self.context_args(device), **extra
+            str(user_data_dir), **self.launch_args(), **options, **extra
         )
         try:
             yield context
@@ -138,6 +147,26 @@ class BrowserSession:
             yield context
         finally:
             await context.close()
+
+
+# Device descriptor keys that describe the browser, not the context:
+# ``launch_persistent_context`` refuses them.
+_NOT_FOR_PERSISTENT = frozenset({"default_browser_type"})
+
+
+def block_cookies_in(user_data_dir: Path) -> None:
+    """Set "block all cookies" in a Chromium profile's preferences, before it starts."""
+    prefs_path = user_data_dir / "Default" / "Preferences"
+    prefs_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        prefs = json.loads(prefs_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        prefs = {}
+    if not isinstance(prefs, dict):
+        prefs = {}
+    settings = prefs.setdefault("profile", {}).setdefault("default_content_setting_values", {})
+    settings["cookies"] = 2  # CONTENT_SETTING_BLOCK
+    prefs_path.write_text(json.dumps(prefs), encoding="utf-8")
 
 
 def _desktop_user_agent(version: str) -> str:

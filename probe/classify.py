@@ -18,6 +18,7 @@ from .profile import PageKind, Profile, Rule, Signal
 from .signals import Event, PageSignals
 
 EVIDENCE_TEXT_LIMIT = 200
+FORM_TEXT_LIMIT = 400  # a form's fields by name: longer than a sentence
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Diagnosis:
     experiments: tuple[str, ...] = ()
     if_unfixed: Verdict | None = None
     investigate: str | None = None
+    # The rule's own remedy; None means the verdict's default one.
+    remedy: str | None = None
 
 
 def _fold(text: str) -> str:
@@ -72,6 +75,8 @@ def match_signal(
         return found(f"id:#{signal.id}") if signal.id in page.ids else None
     if signal.selector is not None:
         return found(f"selector:{signal.selector}") if signal.selector in page.selectors else None
+    if signal.present is not None:
+        return found(f"present:{signal.present}") if signal.present in page.present else None
     if signal.meta is not None:
         return found(f"meta:{signal.meta}") if signal.meta in page.metas else None
     if signal.path is not None:
@@ -122,14 +127,20 @@ def match_rule(rule: Rule, page: PageSignals | None, events: Sequence[Event], pr
     if evidence is None:
         return None
     group = profile.experiments.get(rule.experiments) if rule.experiments else None
+    detail = rule.detail
+    if rule.verdict is Verdict.UNRECOGNIZED:
+        # The probe's own failure: say which control, then what the page showed.
+        detail = " ".join([detail, *(e.text for e in evidence if e.signal.startswith("event:") and e.text)])
+        evidence += seen(page)
     return Diagnosis(
         rule.verdict,
         rule.name,
-        rule.detail,
+        detail,
         tuple(evidence),
         group.remedies if group else (),
         group.if_unfixed if group else None,
         rule.investigate,
+        rule.remedy,
     )
 
 
@@ -147,26 +158,40 @@ def classify(page: PageSignals | None, events: Sequence[Event], profile: Profile
     if kind is not None and kind.action == "done":
         evidence = _all_hold(kind.all, "reached_home", page, (), profile)
         return Diagnosis(Verdict.OK, "reached_home", "Reached a signed-in Seller Central page.", tuple(evidence or ()))
-    return unrecognized(page, events)
+    return unrecognized(page, events, kind.kind if kind is not None else None)
 
 
-def unrecognized(page: PageSignals | None, events: Sequence[Event]) -> Diagnosis:
+def seen(page: PageSignals | None) -> list[Evidence]:
+    """What a page showed, for a verdict that cannot name a cause: URL, title, headings, alerts, forms."""
+    if page is None:
+        return []
+
+    def item(signal: str, text: str, limit: int = EVIDENCE_TEXT_LIMIT) -> Evidence:
+        return Evidence("unrecognized", signal, page.url, page.status, text[:limit])
+
+    evidence = [item("url", page.title)]
+    for region in ("heading", "error_heading", "error", "warning"):
+        text = page.regions.get(region)
+        if text:
+            evidence.append(item(f"text:{region}", text))
+    evidence += [item("heading", h) for h in page.headings if h != page.regions.get("heading")]
+    evidence += [item("alert", a) for a in page.alerts]
+    evidence += [item("form", f.describe(), FORM_TEXT_LIMIT) for f in page.forms if f.visible]
+    return evidence
+
+
+def unrecognized(page: PageSignals | None, events: Sequence[Event], kind: str | None = None) -> Diagnosis:
     evidence: list[Evidence] = [Evidence("unrecognized", f"event:{e.name}", e.url, None, e.detail) for e in events]
     if page is None:
         return Diagnosis(
             Verdict.UNRECOGNIZED, "unrecognized", "No page was shown and no rule explains why.", tuple(evidence)
         )
-    evidence.append(Evidence("unrecognized", "url", page.url, page.status, page.title[:EVIDENCE_TEXT_LIMIT]))
-    for region in ("heading", "error_heading", "error", "warning"):
-        if page.regions.get(region):
-            evidence.append(
-                Evidence(
-                    "unrecognized", f"text:{region}", page.url, page.status, page.regions[region][:EVIDENCE_TEXT_LIMIT]
-                )
-            )
-    return Diagnosis(
-        Verdict.UNRECOGNIZED,
-        "unrecognized",
-        f"The sign-in stopped on a page no rule explains: {page.title or page.path!r}.",
-        tuple(evidence),
-    )
+    evidence += seen(page)
+    if kind is not None:
+        # A step of the sign-in the probe knows, with nothing on it that says what went wrong.
+        detail = (
+            f"The sign-in stopped on the {kind} page ({page.title or page.path!r}) with no message a rule explains."
+        )
+    else:
+        detail = f"The sign-in stopped on a page no rule explains: {page.title or page.path!r}."
+    return Diagnosis(Verdict.UNRECOGNIZED, "unrecognized", detail, tuple(evidence))

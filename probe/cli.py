@@ -26,6 +26,7 @@ from .otp import OtpSource
 from .profile import load_profile
 from .report import Result, junit_xml, many_to_json, render_many, render_text, to_json
 from .runner import RunOptions, diagnose_url, play, play_all, reset_profile
+from .saved import classify_saved, load_saved
 from .scenarios import all_scenarios, load_scenario
 
 
@@ -74,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     diagnose.add_argument("--out", metavar="DIR", type=Path, help="keep artifacts here")
     diagnose.add_argument("--headed", action="store_true", help="show the browser window")
+
+    classify = commands.add_parser(
+        "classify", help="the verdict from a page a customer saved (HTML, MHTML) or a HAR they exported"
+    )
+    classify.add_argument("path", metavar="PATH", type=Path, help="a saved page (.html, .mhtml) or a HAR file")
+    classify.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     reset = commands.add_parser("reset", help="delete cookies, cache and site data of a browser profile")
     reset.add_argument("--profile", metavar="DIR", type=Path, required=True, help="a Chromium user data folder")
@@ -184,6 +191,19 @@ def _diagnose(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK if result.verdict == "ok" else ExitStatus.MISMATCH
 
 
+def _classify(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    # The file is read (and its secrets registered) before a browser starts.
+    saved = load_saved(args.path)
+
+    async def classify() -> Result:
+        async with BrowserSession(env=env.env) as session:
+            return await classify_saved(saved, session)
+
+    result = asyncio.run(classify())
+    env.stdout.write((to_json(result) if args.json else render_text(result)) + "\n")
+    return ExitStatus.OK if result.verdict == "ok" else ExitStatus.MISMATCH
+
+
 def _reset(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if not args.profile.is_dir():
         raise UsageError(f"no browser profile folder at {args.profile}")
@@ -245,6 +265,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             "run": lambda: _run(args, env),
             "list": lambda: _list(env),
             "diagnose": lambda: _diagnose(args, env),
+            "classify": lambda: _classify(args, env),
             "reset": lambda: _reset(args, env),
             "mock": lambda: _mock(args, env),
         }

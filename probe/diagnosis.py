@@ -175,7 +175,7 @@ class Diagnoser:
         return outcome
 
     def _hints(self, diagnosis: Diagnosis) -> list[Hint]:
-        if diagnosis.rule == "email_unknown":
+        if diagnosis.rule in EMAIL_RULES:
             return email_hints(self.credentials.email)
         return password_hints(self.credentials.password)
 
@@ -209,7 +209,7 @@ class Diagnoser:
                 phases=self.phases,
                 final=attempt.final,
             )
-        remedy = catalog().info(last.verdict).remedy
+        remedy = last.remedy or catalog().info(last.verdict).remedy
         transient = False if catalog().info(last.verdict).retry else None
         persistent = transient is False and n > 1
         detail = last.detail + (f" Persistent: still failing after {n} attempts." if persistent else "")
@@ -235,6 +235,9 @@ class Diagnoser:
             fixed = result.verdict is Verdict.OK
             outcome.trials.append(Trial(name, fixed, result.verdict, result.rule))
             self.log.info("phase", phase="remedy", remedy=name, fixed=fixed, duration_ms=duration)
+            if _uncovers(result, diagnosis):
+                self._adopt(name, result, diagnosis, outcome, attempt)
+                return
             if fixed:
                 proves = catalog().remedy(name).proves
                 outcome.verdict = proves or diagnosis.verdict
@@ -250,6 +253,16 @@ class Diagnoser:
         if diagnosis.if_unfixed is not None:
             outcome.verdict = diagnosis.if_unfixed
             outcome.remedy = catalog().info(diagnosis.if_unfixed).remedy
+
+    def _adopt(self, name: str, found: Diagnosis, first: Diagnosis, outcome: Outcome, attempt: Attempt) -> None:
+        """An experiment got past the first failure and met another known one: that is the cause."""
+        self.log.info("uncovered", remedy=name, verdict=str(found.verdict), rule=found.rule)
+        outcome.verdict, outcome.rule = found.verdict, found.rule
+        outcome.detail = f"{found.detail} (Found after {name}; first seen: {first.detail})"
+        outcome.remedy = found.remedy or catalog().info(found.verdict).remedy
+        outcome.remedy_verified = False
+        outcome.evidence = [*found.evidence, *outcome.evidence]
+        outcome.final = attempt.final
 
     # -- experiments -------------------------------------------------------------------
 
@@ -294,6 +307,21 @@ EXPERIMENTS: dict[str, Callable[[Diagnoser], Awaitable[tuple[Attempt, Diagnosis]
     "fresh_code": Diagnoser.fresh_code,
     "other_otp_method": Diagnoser.other_otp_method,
 }
+
+
+# Rules that say the site found no account for the email: hints look at the email, not the password.
+EMAIL_RULES = frozenset({"email_unknown", "email_unknown_intent"})
+
+
+def _uncovers(found: Diagnosis, first: Diagnosis) -> bool:
+    """Did an experiment end on another known failure than the one it set out to fix?
+
+    Not success, not a page no rule explains, not a transient fault (which
+    says nothing about the seller's case), and not the same rule again.
+    """
+    if found.verdict in (Verdict.OK, Verdict.UNRECOGNIZED) or catalog().info(found.verdict).retry:
+        return False
+    return found.rule != first.rule
 
 
 def _origin(url: str) -> str:

@@ -18,13 +18,14 @@ from urllib.parse import urlsplit
 
 import structlog
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Locator, Page, Request, Response
+from playwright.async_api import Frame, Locator, Page, Request, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from .classify import page_kind
-from .mailbox import SmsCodes
+from .errors import InfraError
+from .mailbox import InboxCodes
 from .otp import OtpSource
-from .profile import PageKind, Profile
+from .profile import FormControls, PageKind, Profile
 from .redact import SECRETS
 from .signals import Event, PageSignals, read_page
 
@@ -32,7 +33,12 @@ log = structlog.get_logger("probe.flow")
 
 # Navigation failures that are not the network's fault.
 _BENIGN_FAILURES = ("net::ERR_ABORTED",)
-AUTH_PATH_PREFIX = "/ap/"
+# Paths of the sign-in itself (the classic and the unified one).
+AUTH_PATH_PREFIXES = ("/ap/", "/ax/")
+# The browser's own network errors; every other Playwright error is the probe's.
+_NETWORK_ERROR = re.compile(r"net::ERR_[A-Z0-9_]+")
+# A page that went away under the probe's hands: the browser or the page crashed or closed.
+_GONE = ("has been closed", "Target crashed", "page crashed", "Browser closed", "Connection closed")
 
 
 @dataclass
@@ -42,7 +48,8 @@ class Credentials:
     email: str
     password: str
     totp: OtpSource | None = None  # the authenticator app
-    sms: SmsCodes | None = None  # the phone's text messages
+    sms: InboxCodes | None = None  # the phone's text messages (and voice calls)
+    mail: InboxCodes | None = None  # the mailbox, for codes that verify a new browser
     fixed_otp: str | None = None  # typed as given: a code the seller copied wrong
     remember_device: bool = False
     prefer_app: bool = False  # ask for the authenticator app when the site offers a text message
@@ -91,13 +98,37 @@ class Attempt:
 @dataclass
 class DriverOptions:
     navigation_timeout_ms: int = 15_000
+    # How long a field or button may take to become usable (visible, enabled, steady).
+    action_timeout_ms: int = 5_000
     # How long a submit may still navigate after the page threw a script error.
     script_error_grace_ms: int = 1_500
+    # How long a challenge page may take to clear itself (its script reloads the page), and how often.
+    challenge_wait_ms: int = 6_000
+    max_challenge_waits: int = 3
     max_steps: int = 14
+
+
+class DriverFailure(InfraError):
+    """The browser or the driver itself failed: the probe's fault, never the seller's."""
+
+
+class ControlProblem(Exception):
+    """A control the driver needs is missing, ambiguous or unusable on a page it knows."""
+
+    def __init__(self, event: str, detail: str) -> None:
+        super().__init__(detail)
+        self.event = event
+        self.detail = detail
 
 
 class _SubmitBroken(Exception):
     """The page threw instead of submitting."""
+
+
+class _ClickFailed(Exception):
+    def __init__(self, error: PlaywrightError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class LoginDriver:
@@ -117,12 +148,14 @@ class LoginDriver:
         self.options = options or DriverOptions()
         self.attempt = Attempt()
         self._done: set[str] = set()  # page kinds already acted on
-        self._signed_in = False  # the site accepted the credentials and left /ap/
+        self._signed_in = False  # the site accepted the credentials and left the sign-in
         self._asked_other_method = False
         self._script_error = asyncio.Event()
+        self._navigated = asyncio.Event()  # the main frame navigated since the last read
         page.on("response", self._on_response)
         page.on("requestfailed", self._on_request_failed)
         page.on("pageerror", self._on_page_error)
+        page.on("framenavigated", self._on_frame_navigated)
 
     # -- what the browser reports ------------------------------------------------
 
@@ -140,6 +173,10 @@ class LoginDriver:
         self._script_error.set()
         self._event("script_error", self.page.url, str(error).splitlines()[0][:200])
 
+    def _on_frame_navigated(self, frame: Frame) -> None:
+        if frame == self.page.main_frame:
+            self._navigated.set()
+
     def _event(self, name: str, url: str, detail: str = "") -> None:
         if any(e.name == name and e.url == url and e.detail == detail for e in self.attempt.events):
             return
@@ -154,11 +191,13 @@ class LoginDriver:
             "enter_password": self._password,
             "enter_otp": self._otp,
             "choose_otp_method": self._otp_method,
+            "enter_verification_code": self._verification_code,
             "pick_account": self._picker,
             "skip": self._skip,
         }
         if not await self._timed("navigate", self._navigate(start_url)):
             return self.attempt
+        waits = 0
         for _ in range(self.options.max_steps):
             signals = await self._read()
             kind = page_kind(signals, self.profile)
@@ -167,6 +206,13 @@ class LoginDriver:
             if kind.action == "done":
                 self._phase("home", 0)
                 break
+            if kind.action == "wait":
+                waits += 1
+                if waits > self.options.max_challenge_waits or not await self._timed(
+                    "challenge", self._wait_for_challenge()
+                ):
+                    break
+                continue
             if kind.action in ("enter_email", "enter_password") and self._signed_in:
                 self._event("signin_loop", signals.url, self._chain_since_sign_in())
                 break
@@ -174,18 +220,53 @@ class LoginDriver:
                 break  # the site showed the same step again: it refused what was sent
             self._done.add(kind.kind)
             mark = len(self.attempt.documents)
-            if not await self._timed(_PHASE_NAMES.get(kind.action, kind.kind), actions[kind.action](kind, signals)):
+            try:
+                done = await self._timed(_PHASE_NAMES.get(kind.action, kind.kind), actions[kind.action](kind, signals))
+            except ControlProblem as problem:
+                self._event(problem.event, self.page.url, f"{problem.detail} (page: {kind.kind})")
+                done = False
+            if not done:
                 await self._read()
                 break
-            if kind.action in ("enter_password", "enter_otp", "skip") and self._left_sign_in_since(mark):
+            signs_in = ("enter_password", "enter_otp", "enter_verification_code", "skip")
+            if kind.action in signs_in and self._left_sign_in_since(mark):
                 self._signed_in = True
         return self.attempt
 
     async def _read(self) -> PageSignals:
+        """Read the page; a page that navigates meanwhile (a challenge reloading) is read once it settled."""
+        for _ in range(3):
+            self._navigated.clear()
+            try:
+                raw = await read_page(self.page, self.profile, None)
+                break
+            except PlaywrightError as exc:
+                if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                    raise self._failure(exc) from exc
+                await self._settle()
+        else:
+            raise DriverFailure(f"the page at {self.page.url} kept navigating while the probe read it")
         status = self.attempt.documents[-1].status if self.attempt.documents else None
-        signals = await read_page(self.page, self.profile, status)
+        signals = replace(raw, status=status)
         self.attempt.pages.append(signals)
         return signals
+
+    async def _settle(self) -> None:
+        try:
+            await self.page.wait_for_load_state("load", timeout=self.options.navigation_timeout_ms)
+        except PlaywrightTimeout:
+            pass  # read what there is
+        except PlaywrightError as exc:
+            raise self._failure(exc) from exc
+
+    async def _wait_for_challenge(self) -> bool:
+        """A challenge that clears itself navigates: wait for that, bounded, then let the walk read again."""
+        try:
+            await asyncio.wait_for(self._navigated.wait(), self.options.challenge_wait_ms / 1000)
+        except TimeoutError:
+            return False
+        await self._settle()
+        return True
 
     async def _navigate(self, url: str) -> bool:
         try:
@@ -194,18 +275,80 @@ class LoginDriver:
             self._event("network_error", url, "timeout")
             return False
         except PlaywrightError as exc:
+            if "interrupted by another navigation" in str(exc):
+                await self._settle()  # the page moved on by itself (a script, a challenge)
+                return True
+            if not _NETWORK_ERROR.search(str(exc)):
+                raise self._failure(exc) from exc
             if not any(e.name == "network_error" for e in self.attempt.events):
                 self._event("network_error", url, _first_line(exc))
             return False
         return True
 
-    async def _submit(self, control: Locator) -> bool:
+    def _failure(self, exc: PlaywrightError) -> DriverFailure:
+        return DriverFailure(f"the browser failed on {self.page.url}: {_first_line(exc)}")
+
+    # -- controls --------------------------------------------------------------------
+
+    async def _form(self, step: str, controls: FormControls) -> Locator:
+        forms = self.page.locator(controls.form)
+        count = await forms.count()
+        if count != 1:
+            raise ControlProblem(
+                "control_missing" if count == 0 else "control_ambiguous",
+                f"{step} form ({controls.form}): {_found(count)}",
+            )
+        return forms
+
+    async def _control(self, step: str, form: Locator, controls: FormControls, name: str) -> Locator:
+        found = await self._maybe_control(step, form, controls, name)
+        if found is None:
+            selector = _selector(controls, name) or "(not in the profile)"
+            raise ControlProblem(
+                "control_missing", f"{name} of the {step} form ({selector} in {controls.form}): {_found(0)}"
+            )
+        return found
+
+    async def _maybe_control(self, step: str, form: Locator, controls: FormControls, name: str) -> Locator | None:
+        """The one visible element for a control inside its form, None if there is none."""
+        selector = _selector(controls, name)
+        if selector is None:
+            return None
+        found = visible_control(form, controls, name)
+        count = await found.count()
+        if count > 1:
+            raise ControlProblem(
+                "control_ambiguous", f"{name} of the {step} form ({selector} in {controls.form}): {_found(count)}"
+            )
+        return found if count == 1 else None
+
+    async def _use(self, name: str, act: Awaitable[None]) -> None:
+        """Type into or tick a control; a control that never becomes usable is the probe's problem."""
+        try:
+            await act
+        except PlaywrightError as exc:
+            raise self._control_error(name, exc) from exc
+
+    def _control_error(self, name: str, exc: PlaywrightError) -> Exception:
+        text = str(exc)
+        if any(marker in text for marker in _GONE):
+            return self._failure(exc)
+        if "strict mode violation" in text:
+            return ControlProblem("control_ambiguous", f"{name}: {_first_line(exc)}")
+        return ControlProblem("control_unusable", f"{name}: {_first_line(exc)}")
+
+    async def _submit(self, control: Locator, name: str = "submit") -> bool:
         """Click and wait for the next page; a page that throws instead gives up early."""
         self._script_error.clear()
         try:
             async with self.page.expect_navigation(timeout=self.options.navigation_timeout_ms) as navigation:
-                await control.click()
+                try:
+                    await control.click(timeout=self.options.action_timeout_ms)
+                except PlaywrightError as exc:
+                    raise _ClickFailed(exc) from exc
                 await self._navigation_unless_broken(navigation.value)
+        except _ClickFailed as failed:
+            raise self._control_error(name, failed.error) from failed.error
         except _SubmitBroken:
             self._event("submit_no_effect", self.page.url, "a script error, and the page did not change")
             return False
@@ -213,8 +356,14 @@ class LoginDriver:
             self._event("submit_no_effect", self.page.url, "the page did not change after submitting")
             return False
         except PlaywrightError as exc:
+            network = _NETWORK_ERROR.search(str(exc))
+            if network is None or network.group(0) in _BENIGN_FAILURES:
+                if any(marker in str(exc) for marker in _GONE):
+                    raise self._failure(exc) from exc
+                self._event("submit_no_effect", self.page.url, _first_line(exc))
+                return False
             if not any(e.name == "network_error" for e in self.attempt.events):
-                self._event("network_error", self.page.url, _first_line(exc))
+                self._event("network_error", self.page.url, network.group(0))
             return False
         return True
 
@@ -234,38 +383,48 @@ class LoginDriver:
                     task.cancel()
             await asyncio.gather(nav, broken, return_exceptions=True)
 
+    # -- the steps ---------------------------------------------------------------------
+
+    async def _fill_and_submit(self, step: str, controls: FormControls, field: str, value: str) -> bool:
+        form = await self._form(step, controls)
+        box = await self._control(step, form, controls, field)
+        submit = await self._control(step, form, controls, "submit")
+        await self._use(field, box.fill(value, timeout=self.options.action_timeout_ms))
+        return await self._submit(submit)
+
     async def _email(self, _: PageKind, __: PageSignals) -> bool:
-        controls = self.profile.controls
-        await self.page.locator(controls.email).fill(self.credentials.email)
-        return await self._submit(self.page.locator(controls.email_submit))
+        return await self._fill_and_submit("email", self.profile.controls.email_form, "email", self.credentials.email)
 
     async def _password(self, _: PageKind, __: PageSignals) -> bool:
-        controls = self.profile.controls
-        await self.page.locator(controls.password).fill(self.credentials.password)
-        return await self._submit(self.page.locator(controls.password_submit))
+        controls = self.profile.controls.password_form
+        return await self._fill_and_submit("password", controls, "password", self.credentials.password)
 
     def _asks_for_sms(self, signals: PageSignals) -> bool:
         prompt = signals.text("mfa_prompt")
         return any(p in prompt for p in self.profile.controls.otp_sms_prompt)
 
     async def _otp(self, kind: PageKind, signals: PageSignals) -> bool:
-        controls = self.profile.controls
+        controls = self.profile.controls.otp_form
         creds = self.credentials
+        form = await self._form("2-step", controls)
         by_sms = self._asks_for_sms(signals)
         if by_sms and creds.prefer_app and not self._asked_other_method:
             # "Didn't receive the OTP?": the code page comes back with the other method.
             self._asked_other_method = True
             self._done.discard(kind.kind)
-            return await self._submit(self.page.locator(controls.otp_new_link))
+            return await self._submit(await self._control("2-step", form, controls, "new_code"), "new_code")
+        box = await self._control("2-step", form, controls, "code")
+        submit = await self._control("2-step", form, controls, "submit")
+        remember = await self._control("2-step", form, controls, "remember") if creds.remember_device else None
         code = await self._code(by_sms)
         if code is None:
             reason = "no text message with a new code arrived" if by_sms else "no authenticator seed or code"
             self._event("otp_not_received", self.page.url, reason)
             return False
-        await self.page.locator(controls.otp).fill(code)
-        if creds.remember_device:
-            await self.page.locator(controls.otp_remember).check()
-        return await self._submit(self.page.locator(controls.otp_submit))
+        await self._use("code", box.fill(code, timeout=self.options.action_timeout_ms))
+        if remember is not None:
+            await self._use("remember", remember.check(timeout=self.options.action_timeout_ms))
+        return await self._submit(submit)
 
     async def _code(self, by_sms: bool) -> str | None:
         creds = self.credentials
@@ -276,38 +435,67 @@ class LoginDriver:
         return await creds.totp.next_code() if creds.totp else None
 
     async def _otp_method(self, _: PageKind, __: PageSignals) -> bool:
-        controls = self.profile.controls
+        controls = self.profile.controls.otp_method_form
+        form = await self._form("otp method", controls)
         order = ("app", "sms", "voice") if self.credentials.prefer_app else ("sms", "voice", "app")
-        rows = self.page.locator("label").filter(has=self.page.locator(controls.otp_method_choice))
         for method in order:
-            pattern = re.compile("|".join(map(re.escape, controls.otp_method_labels.get(method, ()))))
-            row = rows.filter(has_text=pattern)
-            if await row.count():
-                await row.first.locator(controls.otp_method_choice).check()
-                return await self._submit(self.page.locator(controls.otp_method_submit))
-        return False
+            radio = await self._maybe_control("otp method", form, controls, method)
+            if radio is not None:
+                submit = await self._control("otp method", form, controls, "submit")
+                await self._use(method, radio.check(timeout=self.options.action_timeout_ms))
+                return await self._submit(submit)
+        raise ControlProblem("control_missing", f"otp method form ({controls.form}): none of {', '.join(order)}")
+
+    async def _verification_code(self, _: PageKind, signals: PageSignals) -> bool:
+        """A code sent to verify a new browser: read it from the mailbox or the phone, like the seller would."""
+        controls = self.profile.controls
+        heading = signals.text("heading") or signals.text("cvf_prompt")
+        by_sms = any(p.casefold() in heading.casefold() for p in controls.verification_sms_heading)
+        where = "the phone's text messages" if by_sms else "the mailbox"
+        source = self.credentials.sms if by_sms else self.credentials.mail
+        form = await self._form("verification", controls.verification_form)
+        box = await self._control("verification", form, controls.verification_form, "code")
+        submit = await self._control("verification", form, controls.verification_form, "submit")
+        if source is None:
+            self._event(
+                "verification_code_unreadable", self.page.url, f"the code went to {where}; the probe cannot read it"
+            )
+            return False
+        code = await source.next_code(self.page.context)
+        if code is None:
+            self._event("verification_code_unreadable", self.page.url, f"no new code arrived in {where}")
+            return False
+        await self._use("code", box.fill(code, timeout=self.options.action_timeout_ms))
+        return await self._submit(submit)
 
     async def _picker(self, _: PageKind, __: PageSignals) -> bool:
         controls = self.profile.controls
-        rows = self.page.locator("label").filter(has=self.page.locator(controls.picker_choice))
+        form = await self._form("account picker", controls.picker_form)
+        choice = controls.picker_form.fields["choice"]
+        rows = form.locator("label").filter(has=self.page.locator(choice))
+        if not await rows.count():
+            raise ControlProblem("control_missing", f"choice of the account picker ({choice} in a label): {_found(0)}")
         preferred = rows.filter(has_text=re.compile("|".join(map(re.escape, controls.picker_prefer))))
         row = preferred.first if await preferred.count() else rows.first
-        await row.locator(controls.picker_choice).check()
-        button = self.page.get_by_role("button", name=re.compile("|".join(map(re.escape, controls.picker_submit))))
-        return await self._submit(button)
+        submit = await self._control("account picker", form, controls.picker_form, "submit")
+        await self._use("choice", row.locator(choice).check(timeout=self.options.action_timeout_ms))
+        return await self._submit(submit)
 
     async def _skip(self, _: PageKind, __: PageSignals) -> bool:
         for selector in self.profile.controls.skip:
-            link = self.page.locator(selector)
-            if await link.count():
-                return await self._submit(link.first)
-        return False
+            links = self.page.locator(selector).filter(visible=True)
+            count = await links.count()
+            if count > 1:
+                raise ControlProblem("control_ambiguous", f"skip link ({selector}): {_found(count)}")
+            if count == 1:
+                return await self._submit(links, "skip")
+        raise ControlProblem("control_missing", f"skip link ({', '.join(self.profile.controls.skip)}): {_found(0)}")
 
     # -- bookkeeping ---------------------------------------------------------------
 
     def _left_sign_in_since(self, mark: int) -> bool:
         """Did a redirect after the submit pass through a page outside /ap/?"""
-        return any(not urlsplit(d.url).path.startswith(AUTH_PATH_PREFIX) for d in self.attempt.documents[mark:])
+        return any(not urlsplit(d.url).path.startswith(AUTH_PATH_PREFIXES) for d in self.attempt.documents[mark:])
 
     def _chain_since_sign_in(self) -> str:
         chain = self.attempt.documents[-4:]
@@ -330,9 +518,65 @@ _PHASE_NAMES = {
     "enter_password": "password",
     "enter_otp": "2sv",
     "choose_otp_method": "2sv",
+    "enter_verification_code": "verification",
     "pick_account": "picker",
     "skip": "interruption",
 }
+
+
+# The controls each action uses: (controls group, control, required). An optional
+# control may be absent, but never match more than one element.
+ACTION_CONTROLS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "enter_email": (("email_form", "email", True), ("email_form", "submit", True)),
+    "enter_password": (("password_form", "password", True), ("password_form", "submit", True)),
+    "enter_otp": (
+        ("otp_form", "code", True),
+        ("otp_form", "submit", True),
+        ("otp_form", "remember", False),
+        ("otp_form", "new_code", False),
+    ),
+    "choose_otp_method": (
+        ("otp_method_form", "submit", True),
+        ("otp_method_form", "sms", False),
+        ("otp_method_form", "voice", False),
+        ("otp_method_form", "app", False),
+    ),
+    "enter_verification_code": (("verification_form", "code", True), ("verification_form", "submit", True)),
+    "pick_account": (("picker_form", "submit", True),),
+}
+
+
+def _selector(controls: FormControls, name: str) -> str | None:
+    return controls.submit if name == "submit" else controls.fields.get(name)
+
+
+def visible_control(form: Locator, controls: FormControls, name: str) -> Locator:
+    """A control inside its form, visible matches only: the lookup the driver makes."""
+    selector = _selector(controls, name)
+    if selector is None:
+        raise KeyError(name)
+    return form.locator(selector).filter(visible=True)
+
+
+async def count_controls(page: Page, profile: Profile, action: str) -> dict[str, tuple[int, bool]]:
+    """How many elements each control of ``action`` matches here, and whether it is required.
+
+    ``"<group>"`` counts the forms, ``"<group>.<control>"`` the visible matches
+    inside the form when there is exactly one. The driver acts only on 1.
+    """
+    counts: dict[str, tuple[int, bool]] = {}
+    for group, name, required in ACTION_CONTROLS.get(action, ()):
+        controls: FormControls = getattr(profile.controls, group)
+        forms = page.locator(controls.form)
+        count = await forms.count()
+        counts[group] = (count, True)
+        if count == 1:
+            counts[f"{group}.{name}"] = (await visible_control(forms, controls, name).count(), required)
+    return counts
+
+
+def _found(count: int) -> str:
+    return "no visible element" if count == 0 else f"{count} elements"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -30,9 +30,17 @@ class Inbox:
             await page.close()
 
 
+# A code read out by a voice call and transcribed digit by digit: "1、2、3、4、5、6".
+_SPOKEN_DIGITS = re.compile(r"(?<!\d)\d(?:\s*[、,，]\s*\d){5,7}(?!\d)")
+
+
+def _spoken_as_written(text: str) -> str:
+    return _SPOKEN_DIGITS.sub(lambda m: re.sub(r"\D", "", m.group(0)), text)
+
+
 @dataclass
-class SmsCodes:
-    """One-time passwords arriving by text message."""
+class InboxCodes:
+    """One-time passwords arriving in an inbox: text messages, voice calls' transcripts, or mail."""
 
     inbox: Inbox
     pattern: str
@@ -44,7 +52,7 @@ class SmsCodes:
             if poll:
                 # Polling an inbox page: nothing in the browser to wait on.
                 await asyncio.sleep(self.inbox.poll_interval_s)
-            text = await self.inbox.read(context)
+            text = _spoken_as_written(await self.inbox.read(context))
             codes = re.findall(self.pattern, text)
             # Only the newest message counts: an older code was replaced by it.
             if codes and codes[0] not in self.used:
@@ -53,6 +61,10 @@ class SmsCodes:
                 SECRETS.add(code)
                 return code
         return None
+
+
+# The name the runner and older callers use for the phone's messages.
+SmsCodes = InboxCodes
 
 
 async def find_subject(inbox: Inbox, context: BrowserContext, patterns: tuple[str, ...]) -> str | None:

@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .outcomes import Verdict, catalog
 
-SIGNAL_KINDS = ("id", "selector", "meta", "path", "host", "event", "status", "region")
+SIGNAL_KINDS = ("id", "selector", "present", "meta", "path", "host", "event", "status", "region")
+
+# What the driver types into or clicks is always looked up inside its form:
+# ids repeat on the real pages (``#continue`` sits on a wrapper and its input).
+DEFAULT_SUBMIT = "input[type=submit], button[type=submit], button:not([type])"
 
 
 class Strict(BaseModel):
@@ -21,10 +25,17 @@ class Strict(BaseModel):
 
 
 class Signal(Strict):
-    """One observable fact a page kind or a verdict rests on."""
+    """One observable fact a page kind or a verdict rests on.
+
+    ``id`` and ``selector`` hold when a matching element is *visible*: the real
+    pages carry every alert in the DOM and hide the ones that do not apply.
+    ``present`` names a watched selector that holds when a matching element
+    exists at all, shown or not: hidden inputs, an empty challenge container.
+    """
 
     id: str | None = None
     selector: str | None = None
+    present: str | None = None
     meta: str | None = None
     path: str | None = None
     host: Literal["other_marketplace", "home_marketplace", "unknown"] | None = None
@@ -40,8 +51,12 @@ class Signal(Strict):
             raise ValueError(f"a signal names exactly one of {SIGNAL_KINDS}, got {kinds}")
         if self.region is not None and not self.any:
             raise ValueError("a region signal needs `any: [patterns]`")
+        if self.region is None and self.any:
+            raise ValueError("`any:` belongs to a region signal")
         if self.path is not None:
             re.compile(self.path)
+        if self.status is not None and not re.fullmatch(r"[1-5](xx|\d\d)", self.status):
+            raise ValueError(f"status {self.status!r} is not like 503 or 5xx")
         return self
 
     @property
@@ -50,12 +65,25 @@ class Signal(Strict):
 
 
 Action = Literal[
-    "enter_email", "enter_password", "enter_otp", "choose_otp_method", "pick_account", "skip", "done", "stop"
+    "enter_email",
+    "enter_password",
+    "enter_otp",
+    "choose_otp_method",
+    "enter_verification_code",
+    "pick_account",
+    "skip",
+    "wait",
+    "done",
+    "stop",
 ]
 
 
 class PageKind(Strict):
-    """A page of the sign-in the driver recognises, and what it does there."""
+    """A page of the sign-in the driver recognises, and what it does there.
+
+    ``wait`` pages are challenges that may clear themselves (a script solves a
+    puzzle and reloads): the driver waits for a navigation, then reads again.
+    """
 
     kind: str
     action: Action
@@ -67,6 +95,8 @@ class Rule(Strict):
     verdict: Verdict
     detail: str
     all: tuple[Signal, ...] = Field(min_length=1)
+    # The remedy to give instead of the verdict's default one.
+    remedy: str | None = None
     experiments: str | None = None
     investigate: str | None = None
 
@@ -98,24 +128,45 @@ class Watch(Strict):
     metas: tuple[str, ...]
 
 
+class FormControls(Strict):
+    """A form the driver fills, described by structure.
+
+    ``form`` must match exactly one form on the page; each field and the submit
+    are looked up inside it and must match exactly one *visible* element, so a
+    duplicated id, a hidden autofill twin or a second form never gets typed into.
+    """
+
+    form: str
+    fields: dict[str, str] = Field(default_factory=dict)
+    submit: str = DEFAULT_SUBMIT
+
+
 class Controls(Strict):
-    email: str
-    email_submit: str
-    password: str
-    password_submit: str
-    otp: str
-    otp_remember: str
-    otp_submit: str
-    otp_prompt: str
+    email_form: FormControls  # fields: email
+    password_form: FormControls  # fields: password
+    otp_form: FormControls  # fields: code; optional: remember, new_code
+    # A prompt naming a phone means the code comes by text message, not from the app.
     otp_sms_prompt: tuple[str, ...]
-    otp_new_link: str
-    otp_method_choice: str
-    otp_method_labels: dict[str, tuple[str, ...]]
-    otp_method_submit: str
-    picker_choice: str
+    # Fields of the chooser are its methods (sms, voice, app), each a radio found by its container.
+    otp_method_form: FormControls
+    verification_form: FormControls  # fields: code
+    # A heading naming a phone means the verification code went by text message, not by mail.
+    verification_sms_heading: tuple[str, ...]
+    picker_form: FormControls  # fields: choice (one per row)
     picker_prefer: tuple[str, ...]
-    picker_submit: tuple[str, ...]
     skip: tuple[str, ...]
+    # Fields holding secrets, on any page: masked in screenshots.
+    secret_fields: dict[Literal["password", "otp"], str]
+
+    @property
+    def password(self) -> str:
+        """Every field that may hold the password (a selector for masking, not for typing)."""
+        return self.secret_fields["password"]
+
+    @property
+    def otp(self) -> str:
+        """Every field that may hold a one-time code (a selector for masking, not for typing)."""
+        return self.secret_fields["otp"]
 
 
 class Profile(Strict):
@@ -141,7 +192,12 @@ class Profile(Strict):
             for name in experiments.remedies:
                 if name not in remedies or not remedies[name].automatic:
                     raise ValueError(f"experiments.{group}: {name!r} is not an automatic remedy")
+        names = [rule.name for rule in self.rules]
+        if len(names) != len(set(names)):
+            raise ValueError("rule names must be unique")
         for rule in self.rules:
+            if rule.remedy is not None and rule.remedy not in remedies:
+                raise ValueError(f"rule {rule.name}: unknown remedy {rule.remedy!r}")
             if rule.experiments is not None and rule.experiments not in self.experiments:
                 raise ValueError(f"rule {rule.name}: unknown experiments group {rule.experiments!r}")
             if rule.investigate is not None and rule.investigate not in self.mailbox.investigations:
@@ -151,13 +207,26 @@ class Profile(Strict):
         for page in self.pages:
             for signal in page.all:
                 self._check_signal(signal, f"page {page.kind}")
+        required = {
+            "email_form": ("email",),
+            "password_form": ("password",),
+            "otp_form": ("code",),
+            "verification_form": ("code",),
+            "picker_form": ("choice",),
+        }
+        for step, fields in required.items():
+            form: FormControls = getattr(self.controls, step)
+            missing = [f for f in fields if f not in form.fields]
+            if missing:
+                raise ValueError(f"controls.{step} lacks fields {missing}")
         return self
 
     def _check_signal(self, signal: Signal, where: str) -> None:
         if signal.id is not None and signal.id not in self.watch.ids:
             raise ValueError(f"{where}: id {signal.id!r} is not in watch.ids")
-        if signal.selector is not None and signal.selector not in self.watch.selectors:
-            raise ValueError(f"{where}: selector {signal.selector!r} is not in watch.selectors")
+        for name in (signal.selector, signal.present):
+            if name is not None and name not in self.watch.selectors:
+                raise ValueError(f"{where}: selector {name!r} is not in watch.selectors")
         if signal.region is not None and signal.region not in {*self.watch.regions, "title", "body"}:
             raise ValueError(f"{where}: region {signal.region!r} is not in watch.regions")
         if signal.meta is not None and signal.meta not in self.watch.metas:

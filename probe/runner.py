@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import structlog
 from playwright.async_api import BrowserContext
+from playwright.async_api import Error as PlaywrightError
 
 from fixtures.mock_site import MockServer
 from fixtures.mock_site.marketplaces import TEST_SUFFIX
@@ -56,15 +57,17 @@ def credentials_for(scenario: Scenario, mail_origin: str, profile: Profile) -> t
     sms = None
     if spec.phone:
         sms = SmsCodes(Inbox(f"{mail_origin}/sms?to={quote(spec.phone)}"), profile.mailbox.otp_pattern)
+    mailbox = Inbox(f"{mail_origin}/inbox?to={quote(spec.email)}") if spec.mailbox else None
     credentials = Credentials(
         email=spec.email,
         password=spec.password,
         totp=OtpSource(spec.totp_secret, skew_s=spec.clock_skew_s) if spec.totp_secret else None,
         sms=sms,
+        # The seller reads the codes that verify a new browser in the same mailbox.
+        mail=SmsCodes(mailbox, profile.mailbox.otp_pattern) if mailbox else None,
         fixed_otp=spec.otp,
         remember_device=spec.remember_device,
     )
-    mailbox = Inbox(f"{mail_origin}/inbox?to={quote(spec.email)}") if spec.mailbox else None
     return credentials, mailbox
 
 
@@ -153,7 +156,12 @@ async def _recorded(
     recorder = Recorder(options.out / name if options.out else None, profile)
     try:
         with run_events(name) as events:
-            result = await run(recorder)
+            try:
+                result = await run(recorder)
+            except PlaywrightError as exc:
+                # The browser or the driver itself broke (Chromium killed, a context
+                # closed under the probe): the probe's failure, never the seller's.
+                raise InfraError(f"{name}: the browser or its driver failed: {_first_line(exc)}") from exc
             log.bind(run=name).info("verdict", verdict=result.verdict, match=result.match)
         recorder.write_log(events)
         recorder.write_json("result.json", result.to_dict())
@@ -225,7 +233,8 @@ async def _seller_browser(
 ) -> AsyncIterator[BrowserContext]:
     """The seller's browser as the scenario describes it: device, profile on disk, history."""
     device = scenario.browser.device
-    if not scenario.browser.persistent:
+    block_cookies = scenario.browser.block_cookies
+    if not (scenario.browser.persistent or block_cookies):
         async with session.context(device, **recorder.context_options()) as context, recorder.tracing(context):
             yield context
         return
@@ -237,7 +246,9 @@ async def _seller_browser(
                 await page.goto(mock.origin(visit.host) + visit.path)
         mock.configure(scenario.site)
         async with (
-            session.persistent_context(Path(profile_dir), device, **recorder.context_options()) as context,
+            session.persistent_context(
+                Path(profile_dir), device, block_cookies=block_cookies, **recorder.context_options()
+            ) as context,
             recorder.tracing(context),
         ):
             yield context
@@ -304,3 +315,8 @@ async def reset_profile(user_data_dir: Path, origins: Sequence[str], session: Br
     async with session.persistent_context(user_data_dir) as context:
         page = context.pages[0] if context.pages else await context.new_page()
         await reset_browser(context, page, origins)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return SECRETS.redact(lines[0][:200]) if lines else type(exc).__name__

@@ -51,6 +51,8 @@ class BrowserSpec(Strict):
     cookies: list[CookieSpec] = Field(default_factory=list)
     # A profile on disk (cookies and cache survive restarts), as a seller's own browser.
     persistent: bool = False
+    # The seller blocked all cookies in the browser's settings (implies a profile on disk).
+    block_cookies: bool = False
     history: list[Visit] = Field(default_factory=list)
 
 

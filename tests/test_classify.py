@@ -138,3 +138,55 @@ def test_any_signed_in_page_is_ok_unless_a_rule_says_otherwise(profile: Profile)
         regions={"permission_denied": "このページへのアクセス権限がありません"},
     )
     assert classify(denied, [], profile).verdict is Verdict.PERMISSION_DENIED
+
+
+def test_present_holds_for_hidden_elements_selector_only_for_visible_ones(profile: Profile) -> None:
+    waf = signals(ids=frozenset(), present=frozenset({"waf_container"}))
+    assert classify(waf, [], profile).rule == "waf_challenge"
+    kind = page_kind(waf, profile)
+    assert kind is not None
+    assert kind.action == "wait"
+    # A hidden chooser form (nothing left to choose) still counts as present.
+    refused = signals(
+        ids=frozenset({"auth-error-message-box"}),
+        present=frozenset({"select_device_form"}),
+        regions={
+            "error": "ワンタイムパスワードのリクエスト回数が多すぎます。しばらく待ってから、もう一度お試しください。"
+        },
+    )
+    diagnosis = classify(refused, [], profile)
+    assert (diagnosis.verdict, diagnosis.rule, diagnosis.remedy) == (
+        Verdict.OTP_REJECTED,
+        "otp_too_many_requests",
+        "wait_and_retry",
+    )
+
+
+def test_a_control_event_is_unrecognized_naming_the_control(profile: Profile) -> None:
+    event = Event("control_missing", f"{JP}/ap/signin", "submit of the email form (input[type=submit]): none")
+    diagnosis = classify(signals(), [event], profile)
+    assert (diagnosis.verdict, diagnosis.rule) == (Verdict.UNRECOGNIZED, "control_missing")
+    assert "submit of the email form" in diagnosis.detail
+    assert any(e.signal == "url" for e in diagnosis.evidence)  # what the page showed comes along
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"any": ["x"], "id": "ap_email"}, "belongs to a region"),
+        ({"present": "no_such_selector"}, "not in watch.selectors"),
+        ({"status": "5x"}, "not like 503"),
+    ],
+)
+def test_the_profile_schema_is_strict(profile: Profile, change: dict[str, object], message: str) -> None:
+    data = profile.model_dump(mode="json", exclude_none=True)
+    data["rules"][0]["all"] = [change]
+    with pytest.raises(ValueError, match=message):
+        Profile.model_validate(data)
+
+
+def test_a_rule_remedy_must_exist(profile: Profile) -> None:
+    data = profile.model_dump(mode="json", exclude_none=True)
+    data["rules"][0]["remedy"] = "pray"
+    with pytest.raises(ValueError, match="unknown remedy"):
+        Profile.model_validate(data)

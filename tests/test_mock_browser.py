@@ -15,7 +15,7 @@ from .conftest import EMAIL, PASSWORD, TOTP_SECRET
 def sign_in(page: Page, mock: MockServer, password: str = PASSWORD) -> None:
     page.goto(mock.url(JP))
     page.locator("#ap_email").fill(EMAIL)
-    page.locator("#continue").click()
+    page.locator("form[name=signIn]").get_by_role("button", name="続行").click()
     expect(page.locator("#auth-email-claim")).to_have_text(EMAIL)
     page.locator("#ap_password").fill(password)
     page.locator("#signInSubmit").click()
@@ -59,7 +59,7 @@ def test_sign_in_script_adds_browser_metadata_to_the_form(page: Page, mock: Mock
     page.goto(mock.url(JP, "/ap/signin"))
     page.locator("#ap_email").fill(EMAIL)
     with page.expect_request(lambda r: r.method == "POST") as posted:
-        page.locator("#continue").click()
+        page.locator("form[name=signIn]").get_by_role("button", name="続行").click()
     assert "metadata1=" in (posted.value.post_data or "")
 
 

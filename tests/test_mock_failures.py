@@ -21,7 +21,18 @@ from starlette.testclient import TestClient
 from fixtures.mock_site import SiteConfig, create_app
 
 from .conftest import EMAIL, PASSWORD, TOTP_SECRET, site_config
-from .test_mock_routes import JP, US, csrf, error_text, to_mfa, to_password
+from .test_mock_routes import (
+    JP,
+    US,
+    csrf,
+    enter_otp,
+    enter_password,
+    error_text,
+    find_form,
+    submit,
+    to_mfa,
+    to_password,
+)
 
 BUYER = "https://www.amazon.co.jp.localhost"
 MAIL = "https://mail.localhost"
@@ -48,8 +59,7 @@ def state_of(c: TestClient) -> Any:
 
 
 def submit_password(c: TestClient, password: str = PASSWORD) -> Any:
-    token = to_password(c)
-    return c.post("/ap/signin", data={"appActionToken": token, "password": password})
+    return enter_password(c, password)
 
 
 def totp_now() -> str:
@@ -58,8 +68,7 @@ def totp_now() -> str:
 
 def sign_in(c: TestClient) -> Any:
     """Email, password and authenticator code: the response that ends the sign-in."""
-    token = to_mfa(c)
-    return c.post("/ap/mfa", data={"appActionToken": token, "otpCode": totp_now()})
+    return enter_otp(c, to_mfa(c), totp_now())
 
 
 def pick_account(c: TestClient, location: str) -> Any:
@@ -133,10 +142,10 @@ def test_transient_server_error_shows_the_sorry_page_then_recovers() -> None:
         sorry = c.get("/ap/signin")
         assert sorry.status_code == 503
         assert sorry.headers["cache-control"] == "no-store"
-        assert title(sorry) == "Amazon.co.jp: 申し訳ありません"
-        assert h1(sorry) == "申し訳ありません。問題が発生しました。"
-        assert "しばらくしてから、もう一度お試しください。" in sorry.text
-        assert '<svg class="outage-dog"' in sorry.text
+        # No heading: the message is only in the title and the picture's alt text.
+        assert title(sorry) == "申し訳ありません。問題が発生しました"
+        assert "<h1" not in sorry.text
+        assert re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="首をかしげる犬のイラスト"', sorry.text)
         assert 'href="/"' in sorry.text
         assert "模擬環境" in sorry.text
     assert c.get("/").status_code == 302  # other paths were never affected
@@ -155,9 +164,22 @@ def test_persistent_server_error_answers_every_page_but_not_the_cdn() -> None:
 def test_sorry_page_is_in_english_on_the_us_host() -> None:
     sorry = client(config(site={"faults": [{"kind": "server_error"}]}), base=US).get("/home")
     assert sorry.status_code == 503
-    assert title(sorry) == "Amazon.com: Sorry! Something went wrong!"
-    assert h1(sorry) == "Sorry! Something went wrong!"
-    assert "Please try again later." in sorry.text
+    assert title(sorry) == "Sorry! Something went wrong!"
+    assert "<h1" not in sorry.text
+    assert 'alt="A cartoon dog tilting its head"' in sorry.text
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [(JP, "ただいまアクセスが集中しています"), (US, "Oops! It's rush hour and traffic is piling up on that page.")],
+)
+def test_rush_hour_variant_names_the_overload_in_the_title(base: str, expected: str) -> None:
+    fault = {"kind": "server_error", "variant": "rush_hour"}
+    page = client(config(site={"faults": [fault]}), base=base).get("/ap/signin")
+    assert page.status_code == 503
+    assert title(page) == expected
+    assert "<h1" not in page.text
+    assert re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="[^"]+"', page.text)
 
 
 # 2. Maintenance
@@ -245,8 +267,7 @@ def test_a_solved_robot_check_lets_this_browser_through_but_not_another() -> Non
 
 def test_earlier_failures_bring_the_captcha_as_soon_as_the_password_page_shows() -> None:
     c = client(config(failed_attempts=3))
-    page = c.post("/ap/signin", data={"appActionToken": csrf(c.get("/ap/signin").text), "email": EMAIL})
-    assert 'id="ap_password"' in page.text
+    page = to_password(c)
     assert 'id="auth-warning-message-box"' in page.text
     assert "重要なお知らせ!" in page.text
     assert "パスワードをもう一度入力し、画像に表示されている文字を入力してください。" in page.text
@@ -254,15 +275,13 @@ def test_earlier_failures_bring_the_captcha_as_soon_as_the_password_page_shows()
     assert 'id="auth-captcha-guess"' in page.text
     # The right password and the right characters sign in.
     answer = next(s.captcha_answer for s in state_of(c).sessions.values() if s.claimed_email)
-    token = csrf(page.text)
-    ok = c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD, "guess": answer})
+    ok = submit(c, page, {"password": PASSWORD, "guess": answer})
     assert ok.headers["location"].startswith("/ap/mfa")
 
 
 def test_no_captcha_below_the_threshold() -> None:
     c = client(config(failed_attempts=2))
-    page = c.post("/ap/signin", data={"appActionToken": csrf(c.get("/ap/signin").text), "email": EMAIL})
-    assert 'id="auth-captcha-image"' not in page.text
+    assert 'id="auth-captcha-image"' not in to_password(c).text
 
 
 # 5. Locked
@@ -290,7 +309,7 @@ def test_lock_after_repeated_failures_holds_the_right_password_too() -> None:
     c = client(config(failed_attempts=5, site={"captcha_after": 10}))
     locked = submit_password(c, "wrong-password")
     assert "アカウントの一時保留" in locked.text
-    again = c.post("/ap/signin", data={"appActionToken": to_password(c), "password": PASSWORD})
+    again = enter_password(c, PASSWORD)
     assert "アカウントの一時保留" in again.text
     assert not_signed_in(c)
 
@@ -495,10 +514,9 @@ def test_orders_needs_sign_in_and_a_selection_and_lands_there_afterwards() -> No
     assert first.status_code == 302
     params = parse_qs(urlsplit(first.headers["location"]).query)
     assert params["openid.return_to"] == [f"{JP}/orders-v3"]
-    token = csrf(c.get(first.headers["location"]).text)
-    c.post("/ap/signin", data={"appActionToken": token, "email": EMAIL})
-    c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD})
-    done = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": totp_now()})
+    password_page = submit(c, c.get(first.headers["location"]), {"email": EMAIL})
+    moved = enter_password(c, PASSWORD, password_page)
+    done = enter_otp(c, c.get(moved.headers["location"]), totp_now())
     assert done.headers["location"] == "/orders-v3"
     to_picker = c.get("/orders-v3")
     assert to_picker.headers["location"] == f"{PICKER}?returnTo=%2Forders-v3"
@@ -644,7 +662,8 @@ def test_add_mobile_interruption_can_be_skipped() -> None:
     page = c.get("/ap/accountfixup")
     assert h1(page) == "携帯電話番号を追加"
     assert '<input type="tel" id="ap_phone_number"' in page.text
-    assert 'value="携帯電話番号を追加"' in page.text
+    label = '<span id="auth-verify-button-announce" class="a-button-text" aria-hidden="true">携帯電話番号を追加</span>'
+    assert f'aria-labelledby="auth-verify-button-announce">{label}' in page.text
     skip = re.search(
         r'<a id="ap-account-fixup-phone-skip-link" class="a-link-normal" href="([^"]+)">後で</a>', page.text
     )
@@ -702,7 +721,6 @@ def sms_config(**account: Any) -> SiteConfig:
 def test_sms_code_reaches_the_phone_and_signs_in_once() -> None:
     c = client(sms_config())
     moved = submit_password(c)
-    token = csrf(c.get(moved.headers["location"]).text)
     page = c.get(moved.headers["location"])
     assert "末尾が123の電話番号にワンタイムパスワード（OTP）を送信しました。" in page.text
     texts = messages(c, "/sms", "123")
@@ -710,10 +728,10 @@ def test_sms_code_reaches_the_phone_and_signs_in_once() -> None:
     assert re.fullmatch(r"\d{6} はAmazonのワンタイムパスワードです。誰とも共有しないでください。", texts[0]["body"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST", texts[0]["date"])
     code = sms_code(c)
-    assert c.post("/ap/mfa", data={"appActionToken": token, "otpCode": code}).headers["location"] == "/home"
+    assert enter_otp(c, page, code).headers["location"] == "/home"
     again = TestClient(c.app, base_url=JP, follow_redirects=False)  # another browser, same site
-    token2 = csrf(again.get(submit_password(again).headers["location"]).text)
-    replay = again.post("/ap/mfa", data={"appActionToken": token2, "otpCode": code})
+    page2 = again.get(submit_password(again).headers["location"])
+    replay = enter_otp(again, page2, code)
     assert "ワンタイムパスワード（OTP）は無効です" in error_text(replay.text)
 
 
@@ -722,22 +740,22 @@ def test_only_the_newest_sms_code_counts() -> None:
     moved = submit_password(c)
     c.get(moved.headers["location"])
     older = sms_code(c)
-    token = csrf(c.get(moved.headers["location"]).text)
+    page = c.get(moved.headers["location"])
     newer = sms_code(c)
     assert len(messages(c, "/sms", "123")) == 2
     if older != newer:
-        refused = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": older})
+        refused = enter_otp(c, page, older)
         assert refused.status_code == 200
-    assert c.post("/ap/mfa", data={"appActionToken": token, "otpCode": newer}).status_code == 302
+    assert enter_otp(c, page, newer).status_code == 302
 
 
 def test_sms_code_expires_after_ten_minutes() -> None:
     c = client(sms_config())
     moved = submit_password(c)
-    token = csrf(c.get(moved.headers["location"]).text)
+    page = c.get(moved.headers["location"])
     account = state_of(c).account("jp", EMAIL)
     account.sms_code.expires = time.time() - 1
-    refused = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": sms_code(c)})
+    refused = enter_otp(c, page, sms_code(c))
     assert "ワンタイムパスワード（OTP）は無効です" in error_text(refused.text)
 
 
@@ -749,52 +767,104 @@ def test_failed_sms_delivery_leaves_the_phone_empty() -> None:
     assert messages(c, "/sms", "123") == []
 
 
+def chooser_options(page: Any) -> list[tuple[str, str, str]]:
+    """(container class, opaque value, label) per method on the chooser."""
+    return re.findall(
+        r'<div class="a-radio (auth-\w+)"><label><input type="radio" name="otpDeviceContext" value="([^"]+)"[^>]*>'
+        r'<span class="a-label a-radio-label">([^<]+)</span>',
+        page.text,
+    )
+
+
+def choose(c: TestClient, chooser: Any, css: str) -> Any:
+    value = next(value for kind, value, _ in chooser_options(chooser) if kind == css)
+    return submit(c, chooser, {"otpDeviceContext": value}, id="auth-select-device-form")
+
+
 def test_chooser_lists_sms_voice_and_the_backup_app_and_the_app_code_works() -> None:
     c = client(sms_config(totp_secret=TOTP_SECRET))
     moved = submit_password(c)
     mfa = c.get(moved.headers["location"])
     link = re.search(r'id="auth-get-new-otp-link" class="a-link-normal" href="([^"]+)">([^<]+)<', mfa.text)
     assert link
-    assert link.groups() == ("/ap/mfa/new-otp", "ワンタイムパスワードを受信できない場合")
+    assert link.group(1).startswith("/ap/mfa/new-otp?arb=")
+    assert link.group(2) == "ワンタイムパスワードを受信できない場合"
+    # The link sits inside the 2-step form.
+    assert mfa.text.index('id="auth-get-new-otp-link"') < mfa.text.index("</form>")
     chooser = c.get(link.group(1))
-    assert '<form id="auth-select-device-form"' in chooser.text
-    options = re.findall(r'name="otpDeviceContext" value="(\w+)"[^>]*>\s*<span>([^<]+)</span>', chooser.text)
-    assert options == [
-        ("sms", "末尾が123の携帯電話にテキストメッセージを送信"),
-        ("voice", "末尾が123の携帯電話に音声通話で送信"),
-        ("totp", "認証アプリでワンタイムパスワードを生成"),
+    assert chooser.text.index("<h1") < chooser.text.index('<form id="auth-select-device-form" method="post" action=""')
+    options = chooser_options(chooser)
+    assert [(kind, label) for kind, _, label in options] == [
+        ("auth-SMS", "末尾が123の電話番号にテキストメッセージを送信"),
+        ("auth-VOICE", "末尾が123の電話番号に音声通話で連絡"),
+        ("auth-TOTP", "認証アプリを使用"),
     ]
+    assert not {"sms", "voice", "totp"} & {value for _, value, _ in options}  # opaque values
+    assert 'name="appAction" value="MFA_NEW_OTP"' in chooser.text
     assert 'id="auth-send-code"' in chooser.text
-    assert 'value="ワンタイムパスワードを送信"' in chooser.text
-    token = csrf(chooser.text)
-    chosen = c.post("/ap/mfa/new-otp", data={"appActionToken": token, "otpDeviceContext": "totp"})
+    assert ">ワンタイムパスワードを送信</span>" in chooser.text
+    chosen = choose(c, chooser, "auth-TOTP")
     assert chosen.headers["location"].startswith("/ap/mfa")
     page = c.get(chosen.headers["location"])
     assert "認証アプリで生成されたワンタイムパスワード（OTP）を入力してください。" in page.text
     assert len(messages(c, "/sms", "123")) == 1  # no new text for the app
-    assert c.post("/ap/mfa", data={"appActionToken": token, "otpCode": totp_now()}).headers["location"] == "/home"
+    assert enter_otp(c, page, totp_now()).headers["location"] == "/home"
 
 
-def test_voice_call_sends_a_fresh_code() -> None:
+def test_voice_call_reads_a_fresh_code_out_on_the_phone_page() -> None:
     c = client(sms_config())
     moved = submit_password(c)
-    token = csrf(c.get(moved.headers["location"]).text)
-    chooser = c.get("/ap/mfa/new-otp")
-    assert 'value="totp"' not in chooser.text
-    chosen = c.post("/ap/mfa/new-otp", data={"appActionToken": token, "otpDeviceContext": "voice"})
+    mfa = c.get(moved.headers["location"])
+    chooser = c.get(re.search(r'id="auth-get-new-otp-link" class="a-link-normal" href="([^"]+)"', mfa.text)[1])
+    assert "auth-TOTP" not in chooser.text
+    chosen = choose(c, chooser, "auth-VOICE")
     page = c.get(chosen.headers["location"])
     assert "音声通話" in page.text
-    assert len(messages(c, "/sms", "123")) == 2
-    assert c.post("/ap/mfa", data={"appActionToken": token, "otpCode": sms_code(c)}).status_code == 302
+    texts = messages(c, "/sms", "123")
+    assert len(texts) == 2
+    spoken = re.fullmatch(
+        r"Amazonからの音声メッセージです。お客様のワンタイムパスワードは、((?:\d、){5}\d)、です。", texts[0]["body"]
+    )
+    assert spoken, texts[0]["body"]
+    assert enter_otp(c, page, spoken.group(1).replace("、", "")).status_code == 302
 
 
 def test_totp_accounts_list_only_the_app() -> None:
     c = client()
-    token = to_mfa(c)
+    to_mfa(c)
     chooser = c.get("/ap/mfa/new-otp")
-    assert re.findall(r'name="otpDeviceContext" value="(\w+)"', chooser.text) == ["totp"]
-    refused = c.post("/ap/mfa/new-otp", data={"appActionToken": token, "otpDeviceContext": "sms"})
+    assert [kind for kind, _, _ in chooser_options(chooser)] == ["auth-TOTP"]
+    refused = submit(c, chooser, {"otpDeviceContext": "sms"}, id="auth-select-device-form")
     assert refused.status_code == 200
+
+
+def test_too_many_codes_leaves_no_way_to_send_another() -> None:
+    c = client(sms_config(sms_delivery="fails", site={"faults": [{"kind": "too_many_codes"}]}))
+    moved = submit_password(c)
+    c.get(moved.headers["location"])
+    chooser = c.get("/ap/mfa/new-otp")
+    assert error_text(chooser.text) == (
+        "ワンタイムパスワードのリクエスト回数が多すぎます。しばらく待ってから、もう一度お試しください。"
+    )
+    assert 'id="auth-error-message-box"' in chooser.text
+    assert chooser_options(chooser) == []
+    assert 'id="auth-send-code"' not in chooser.text
+    refused = submit(c, chooser, {"otpDeviceContext": "anything"}, id="auth-select-device-form")
+    assert refused.status_code == 200
+    assert "リクエスト回数が多すぎます" in refused.text
+
+
+def test_too_many_codes_in_english() -> None:
+    cfg = SiteConfig.model_validate(
+        {
+            "accounts": [{"email": EMAIL, "password": PASSWORD, "marketplace": "us", "two_step": "sms"}],
+            "faults": [{"kind": "too_many_codes"}],
+        }
+    )
+    c = client(cfg, base=US)
+    submit_password(c)
+    chooser = c.get("/ap/mfa/new-otp")
+    assert error_text(chooser.text) == "You have requested too many OTPs. Please wait and try again later."
 
 
 # 14. A code already used by another sign-in
@@ -803,12 +873,12 @@ def test_totp_accounts_list_only_the_app() -> None:
 def test_already_used_code_is_refused_but_the_next_steps_code_works() -> None:
     c = client(config(otp_already_used=True))
     totp = pyotp.TOTP(TOTP_SECRET)
-    token = to_mfa(c)
+    mfa = to_mfa(c)
     # The code on the app's screen as this sign-in sends it was spent by another one.
     used_step = totp.timecode(datetime.now(tz=UTC))
-    refused = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": totp.generate_otp(used_step)})
+    refused = enter_otp(c, mfa, totp.generate_otp(used_step))
     assert "ワンタイムパスワード（OTP）は無効です" in error_text(refused.text)
-    accepted = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": totp.generate_otp(used_step + 1)})
+    accepted = enter_otp(c, refused, totp.generate_otp(used_step + 1))
     assert accepted.headers["location"] == "/home"
 
 
@@ -858,9 +928,8 @@ def test_mailbox_host_has_no_seller_central() -> None:
 def follow_buyer_sign_in(c: TestClient, location: str) -> Any:
     """Sign in on the shopping site (no 2SV there for this account) and return the last redirect."""
     page = c.get(location if location.startswith("http") else BUYER + location)
-    token = csrf(page.text)
-    c.post(f"{BUYER}/ap/signin", data={"appActionToken": token, "email": EMAIL})
-    return c.post(f"{BUYER}/ap/signin", data={"appActionToken": token, "password": PASSWORD})
+    password_page = submit(c, page, {"email": EMAIL})
+    return submit(c, password_page, {"password": PASSWORD})
 
 
 def shown_secret(page: Any) -> str:
@@ -917,11 +986,11 @@ def test_turning_2sv_on_at_the_shopping_site_opens_seller_central() -> None:
     # app works is spent; the next one signs in.
     moved = submit_password(c)
     assert moved.headers["location"].startswith("/ap/mfa")
-    token = csrf(c.get(moved.headers["location"]).text)
+    mfa = c.get(moved.headers["location"])
     step = state_of(c).account("jp", EMAIL).last_totp_counter
-    spent = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": totp.generate_otp(step)})
+    spent = enter_otp(c, mfa, totp.generate_otp(step))
     assert spent.status_code == 200
-    done = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": totp.generate_otp(step + 1)})
+    done = enter_otp(c, spent, totp.generate_otp(step + 1))
     assert done.headers["location"] == "/home"
 
 
@@ -967,8 +1036,8 @@ def test_deployment_two_renames_the_hidden_field_and_serves_its_script_at_the_sa
 
 def test_posts_without_metadata_are_accepted() -> None:
     c = client(config(site={"deployment": 2}))
-    token = csrf(c.get("/ap/signin").text)
-    page = c.post("/ap/signin", data={"appActionToken": token, "email": EMAIL, "workflowContext": "email"})
+    page = submit(c, c.get("/ap/signin"), {"email": EMAIL})
+    assert "metadata1" not in find_form(c.get("/ap/signin").text, name="signIn").data()
     assert 'id="ap_password"' in page.text
 
 

@@ -31,7 +31,7 @@ def submit_email_expecting_nothing(page: Page) -> str:
     posts = posts_of(page)
     page.locator("#ap_email").fill(EMAIL)
     with page.expect_event("pageerror") as error:
-        page.locator("#continue").click()
+        page.locator("form[name=signIn]").get_by_role("button", name="続行").click()
     # The error is thrown inside the submit handler, before any submit could start.
     assert posts == []
     expect(page.locator("#ap_email")).to_be_visible()
@@ -57,7 +57,7 @@ def test_a_cached_deployment_one_script_breaks_the_deployment_two_form(
         other.goto(mock.url(JP, "/ap/signin"))
         other.locator("#ap_email").fill(EMAIL)
         with other.expect_request(lambda r: r.method == "POST") as posted:
-            other.locator("#continue").click()
+            other.locator("form[name=signIn]").get_by_role("button", name="続行").click()
         assert "metadata1=" in (posted.value.post_data or "")
         expect(other.locator("#auth-email-claim")).to_have_text(EMAIL)
     finally:
@@ -84,7 +84,7 @@ def test_broken_widget_stops_desktop_sign_in_but_not_a_phone(
         other = mobile.new_page()
         other.goto(mock.url(JP, "/ap/signin"))
         other.locator("#ap_email").fill(EMAIL)
-        other.locator("#continue").click()
+        other.locator("form[name=signIn]").get_by_role("button", name="続行").click()
         expect(other.locator("#auth-email-claim")).to_have_text(EMAIL)
         other.locator("#ap_password").fill(PASSWORD)
         other.locator("#signInSubmit").click()
@@ -96,7 +96,7 @@ def test_broken_widget_stops_desktop_sign_in_but_not_a_phone(
 def sign_in_to_code_page(page: Page, mock: MockServer) -> None:
     page.goto(mock.url(JP))
     page.locator("#ap_email").fill(EMAIL)
-    page.locator("#continue").click()
+    page.locator("form[name=signIn]").get_by_role("button", name="続行").click()
     page.locator("#ap_password").fill(PASSWORD)
     page.locator("#signInSubmit").click()
     expect(page).to_have_url(re.compile(r"/ap/mfa"))
@@ -105,14 +105,14 @@ def sign_in_to_code_page(page: Page, mock: MockServer) -> None:
 def test_seller_switches_from_text_message_to_the_authenticator_app(page: Page, mock: MockServer) -> None:
     mock.configure(config(two_step="sms", sms_delivery="fails"))
     sign_in_to_code_page(page, mock)
-    expect(page.locator("#auth-mfa-prompt")).to_have_text(
+    expect(page.locator("#auth-mfa-form p")).to_have_text(
         "末尾が123の電話番号にワンタイムパスワード（OTP）を送信しました。"
     )
     page.locator("#auth-get-new-otp-link").click()
     expect(page.locator("#auth-select-device-form")).to_be_visible()
-    page.get_by_label("認証アプリでワンタイムパスワードを生成").check()
+    page.locator(".auth-TOTP input[type=radio]").check()
     page.locator("#auth-send-code").click()
-    expect(page.locator("#auth-mfa-prompt")).to_have_text(
+    expect(page.locator("#auth-mfa-form p")).to_have_text(
         "認証アプリで生成されたワンタイムパスワード（OTP）を入力してください。"
     )
     page.locator("#auth-mfa-otpcode").fill(pyotp.TOTP(TOTP_SECRET).now())
@@ -138,7 +138,7 @@ def test_seller_turns_2sv_on_at_the_shopping_site_and_gets_into_seller_central(p
     mock.configure(config(two_step="none", totp_secret=None))
     page.goto(mock.url(JP))
     page.locator("#ap_email").fill(EMAIL)
-    page.locator("#continue").click()
+    page.locator("form[name=signIn]").get_by_role("button", name="続行").click()
     page.locator("#ap_password").fill(PASSWORD)
     page.locator("#signInSubmit").click()
     expect(page.get_by_role("heading", name="2段階認証を有効にしてください")).to_be_visible()
@@ -148,7 +148,7 @@ def test_seller_turns_2sv_on_at_the_shopping_site_and_gets_into_seller_central(p
     # The shopping site on the same port asks for its own sign-in.
     expect(page).to_have_url(re.compile(rf"^http://www\.amazon\.co\.jp\.localhost:{mock.port}/ap/signin"))
     page.locator("#ap_email").fill(EMAIL)
-    page.locator("#continue").click()
+    page.locator("form[name=signIn]").get_by_role("button", name="続行").click()
     page.locator("#ap_password").fill(PASSWORD)
     page.locator("#signInSubmit").click()
     expect(page.locator("#two-step-status")).to_have_text("オフ")
@@ -166,7 +166,7 @@ def test_seller_turns_2sv_on_at_the_shopping_site_and_gets_into_seller_central(p
     # This browser is trusted now, so Seller Central lets the password through.
     page.goto(mock.url(JP))
     page.locator("#ap_email").fill(EMAIL)
-    page.locator("#continue").click()
+    page.locator("form[name=signIn]").get_by_role("button", name="続行").click()
     page.locator("#ap_password").fill(PASSWORD)
     page.locator("#signInSubmit").click()
     expect(page.get_by_role("heading", name="アカウントを選択")).to_be_visible()
@@ -189,7 +189,7 @@ def test_secondary_user_without_the_right_is_refused_orders(page: Page, mock: Mo
     mock.configure(config(role="secondary", permissions={"inventory": "view"}))
     page.goto(mock.url(JP, "/orders-v3"))
     page.locator("#ap_email").fill(EMAIL)
-    page.locator("#continue").click()
+    page.locator("form[name=signIn]").get_by_role("button", name="続行").click()
     page.locator("#ap_password").fill(PASSWORD)
     page.locator("#signInSubmit").click()
     page.locator("#auth-mfa-otpcode").fill(pyotp.TOTP(TOTP_SECRET).now())

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-from urllib.parse import parse_qs, urlsplit
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pyotp
 import pytest
@@ -33,19 +36,88 @@ def error_text(html: str) -> str:
     return match.group(1) if match else ""
 
 
-def to_password(c: TestClient) -> str:
-    token = csrf(c.get("/ap/signin").text)
-    page = c.post("/ap/signin", data={"appActionToken": token, "email": EMAIL})
+@dataclass
+class Form:
+    """A form on a page: its attributes and its controls' attributes, in order."""
+
+    attrs: dict[str, str]
+    controls: list[dict[str, str]] = field(default_factory=list)
+
+    def data(self) -> dict[str, str]:
+        """What a browser sends without any click: named fields, checked boxes only, no submit buttons."""
+        sent: dict[str, str] = {}
+        for control in self.controls:
+            kind = control.get("type", "text")
+            if "name" not in control or kind in ("submit", "button", "image", "reset"):
+                continue
+            if kind in ("checkbox", "radio") and "checked" not in control:
+                continue
+            sent[control["name"]] = control.get("value", "")
+        return sent
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[Form] = []
+        self._open: Form | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._open = Form(values)
+            self.forms.append(self._open)
+        elif tag in ("input", "button", "textarea", "select") and self._open is not None:
+            self._open.controls.append({"tag": tag, **values})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._open = None
+
+
+def forms(page: str) -> list[Form]:
+    parser = _Forms()
+    parser.feed(page)
+    return parser.forms
+
+
+def find_form(page: str, **attrs: str) -> Form:
+    found = [f for f in forms(page) if all(f.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+    assert found, f"no form with {attrs}"
+    return found[0]
+
+
+def submit(c: TestClient, page: Any, data: dict[str, str] | None = None, **form: str) -> Any:
+    """Send a form of ``page`` as a browser would (default: the ``signIn`` form), with ``data`` typed in."""
+    chosen = find_form(page.text, **(form or {"name": "signIn"}))
+    url = urljoin(str(page.url), chosen.attrs.get("action") or str(page.url))
+    payload = {**chosen.data(), **(data or {})}
+    if chosen.attrs.get("method", "get").lower() == "post":
+        return c.post(url, data=payload)
+    return c.get(url, params=payload)
+
+
+def to_password(c: TestClient) -> Any:
+    """The password page, after the email step."""
+    page = submit(c, c.get("/ap/signin"), {"email": EMAIL})
     assert 'id="ap_password"' in page.text
-    return token
+    return page
 
 
-def to_mfa(c: TestClient) -> str:
-    token = to_password(c)
-    response = c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD})
+def enter_password(c: TestClient, password: str = PASSWORD, page: Any = None) -> Any:
+    return submit(c, page if page is not None else to_password(c), {"password": password})
+
+
+def to_mfa(c: TestClient) -> Any:
+    """The 2-step page, after the email and password steps."""
+    response = enter_password(c)
     assert response.status_code == 302
     assert response.headers["location"].startswith("/ap/mfa")
-    return token
+    return c.get(response.headers["location"])
+
+
+def enter_otp(c: TestClient, mfa_page: Any, code: str, **extra: str) -> Any:
+    return submit(c, mfa_page, {"otpCode": code, **extra}, id="auth-mfa-form")
 
 
 def test_root_redirects_to_openid_sign_in() -> None:
@@ -73,34 +145,42 @@ def test_sign_in_page_sets_a_secure_http_only_session_cookie_and_no_store() -> N
 
 def test_post_without_the_csrf_token_is_refused() -> None:
     c = client()
-    c.get("/ap/signin")
-    page = c.post("/ap/signin", data={"appActionToken": "forged", "email": EMAIL})
-    assert "セッションの有効期限が切れました" in error_text(page.text)
-    assert 'id="ap_password"' not in page.text
+    page = c.get("/ap/signin")
+    refused = c.post("/ap/signin", data={**find_form(page.text, name="signIn").data(), "appActionToken": "forged"})
+    assert "セッションの有効期限が切れました" in error_text(refused.text)
+    assert 'id="ap_password"' not in refused.text
 
 
 def test_unknown_email_and_wrong_password_show_the_real_messages() -> None:
     c = client()
-    token = csrf(c.get("/ap/signin").text)
-    unknown = c.post("/ap/signin", data={"appActionToken": token, "email": "nobody@example.jp"})
+    unknown = submit(c, c.get("/ap/signin"), {"email": "nobody@example.jp"})
     assert error_text(unknown.text) == "このEメールアドレスを持つアカウントが見つかりません"
     assert "問題が発生しました" in unknown.text
-    token = to_password(c)
-    wrong = c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD + " "})
+    wrong = enter_password(c, PASSWORD + " ")
     assert error_text(wrong.text) == "パスワードが正しくありません"
+
+
+def shown(page: str, element_id: str) -> bool:
+    """Whether the element is rendered without a hiding class."""
+    match = re.search(rf'<[^>]*id="{element_id}"[^>]*class="([^"]*)"', page)
+    assert match, f"#{element_id} is not in the page"
+    return not {"aok-hidden", "a-hidden", "hide"} & set(match.group(1).split())
 
 
 def test_missing_email_shows_the_inline_alert() -> None:
     c = client()
-    page = c.post("/ap/signin", data={"appActionToken": csrf(c.get("/ap/signin").text), "email": " "})
-    assert re.search(r'id="auth-email-missing-alert"[^>]*role="alert"\s*>', page.text)
+    page = c.get("/ap/signin")
+    assert not shown(page.text, "auth-email-missing-alert")
+    missing = submit(c, page, {"email": " "})
+    assert shown(missing.text, "auth-email-missing-alert")
+    assert not shown(missing.text, "auth-password-missing-alert")
 
 
 def test_session_id_changes_at_login_and_session_cookies_are_set() -> None:
     c = client()
-    token = to_mfa(c)
+    mfa = to_mfa(c)
     before = c.cookies.get("session-id")
-    response = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": pyotp.TOTP(TOTP_SECRET).now()})
+    response = enter_otp(c, mfa, pyotp.TOTP(TOTP_SECRET).now())
     assert response.headers["location"] == "/home"
     names = {h.split("=", 1)[0] for h in response.headers.get_list("set-cookie")}
     assert {"session-id", "session-token", "at-acbjp", "sess-at-acbjp", "x-acbjp", "__Host-mselc"} <= names
@@ -113,12 +193,11 @@ def test_session_id_changes_at_login_and_session_cookies_are_set() -> None:
 def test_totp_code_is_accepted_once() -> None:
     app = create_app(site_config())
     c = TestClient(app, base_url=JP, follow_redirects=False)
-    token = to_mfa(c)
+    mfa = to_mfa(c)
     code = pyotp.TOTP(TOTP_SECRET).now()
-    assert c.post("/ap/mfa", data={"appActionToken": token, "otpCode": code}).status_code == 302
+    assert enter_otp(c, mfa, code).status_code == 302
     c2 = TestClient(app, base_url=JP, follow_redirects=False)  # same site, a second browser
-    token2 = to_mfa(c2)
-    replay = c2.post("/ap/mfa", data={"appActionToken": token2, "otpCode": code})
+    replay = enter_otp(c2, to_mfa(c2), code)
     assert replay.status_code == 200
     assert "ワンタイムパスワード（OTP）は無効です" in error_text(replay.text)
 
@@ -126,16 +205,15 @@ def test_totp_code_is_accepted_once() -> None:
 @pytest.mark.parametrize(("steps", "accepted"), [(-1, True), (1, True), (-2, False), (2, False)])
 def test_totp_allows_one_step_of_drift(steps: int, accepted: bool) -> None:
     c = client()
-    token = to_mfa(c)
+    mfa = to_mfa(c)
     code = pyotp.TOTP(TOTP_SECRET).at(time.time() + steps * 30)
-    response = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": code})
+    response = enter_otp(c, mfa, code)
     assert (response.status_code == 302) is accepted
 
 
 def test_full_sign_in_through_the_picker_reaches_home() -> None:
     c = client()
-    token = to_mfa(c)
-    c.post("/ap/mfa", data={"appActionToken": token, "otpCode": pyotp.TOTP(TOTP_SECRET).now()})
+    enter_otp(c, to_mfa(c), pyotp.TOTP(TOTP_SECRET).now())
     to_picker = c.get("/home")
     assert to_picker.headers["location"].startswith("/account-switcher/default/merchantMarketplace")
     picker = c.get(to_picker.headers["location"])
@@ -157,8 +235,7 @@ def test_full_sign_in_through_the_picker_reaches_home() -> None:
 
 def test_conflicting_session_tokens_send_the_browser_back_to_sign_in() -> None:
     c = client()
-    token = to_mfa(c)
-    c.post("/ap/mfa", data={"appActionToken": token, "otpCode": pyotp.TOTP(TOTP_SECRET).now()})
+    enter_otp(c, to_mfa(c), pyotp.TOTP(TOTP_SECRET).now())
     assert c.get("/home").status_code == 302  # to the picker: signed in
     assert c.get("/home").headers["location"].startswith("/account-switcher")
     session_id, session_token = c.cookies.get("session-id"), c.cookies.get("session-token")
@@ -169,26 +246,24 @@ def test_conflicting_session_tokens_send_the_browser_back_to_sign_in() -> None:
 
 def test_repeated_wrong_passwords_bring_a_captcha_then_a_lock() -> None:
     c = client(SiteConfig.model_validate({**site_config().model_dump(), "captcha_after": 2, "lock_after": 4}))
-    token = to_password(c)
-    first = c.post("/ap/signin", data={"appActionToken": token, "password": "nope"})
+    first = enter_password(c, "nope")
     assert 'id="auth-captcha-image"' not in first.text
-    second = c.post("/ap/signin", data={"appActionToken": token, "password": "nope"})
+    second = enter_password(c, "nope", first)
     assert 'id="auth-captcha-image"' in second.text
     assert 'id="auth-warning-message-box"' in second.text
     # The right password without the characters is still refused.
-    third = c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD})
+    third = enter_password(c, PASSWORD, second)
     assert "画像に表示されている文字" in error_text(third.text)
-    locked = c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD})
+    locked = enter_password(c, PASSWORD, third)
     assert "ロックされています" in locked.text
 
 
 def test_return_to_on_another_host_is_ignored() -> None:
     c = client()
-    c.get("/ap/signin", params={"openid.return_to": "https://evil.example/steal"})
-    token = csrf(c.get("/ap/signin", params={"openid.return_to": "https://evil.example/steal"}).text)
-    c.post("/ap/signin", data={"appActionToken": token, "email": EMAIL})
-    c.post("/ap/signin", data={"appActionToken": token, "password": PASSWORD})
-    response = c.post("/ap/mfa", data={"appActionToken": token, "otpCode": pyotp.TOTP(TOTP_SECRET).now()})
+    page = c.get("/ap/signin", params={"openid.return_to": "https://evil.example/steal"})
+    password_page = submit(c, page, {"email": EMAIL})
+    moved = enter_password(c, PASSWORD, password_page)
+    response = enter_otp(c, c.get(moved.headers["location"]), pyotp.TOTP(TOTP_SECRET).now())
     assert response.headers["location"] == "/home"
 
 
@@ -196,7 +271,7 @@ def test_us_host_speaks_english_and_has_no_japanese_accounts() -> None:
     c = client(base=US)
     page = c.get("/ap/signin")
     assert '<html lang="en">' in page.text
-    refused = c.post("/ap/signin", data={"appActionToken": csrf(page.text), "email": EMAIL})
+    refused = submit(c, page, {"email": EMAIL})
     assert error_text(refused.text) == "We cannot find an account with that email address"
     assert "There was a problem" in refused.text
 
@@ -219,7 +294,7 @@ def test_admin_api_needs_the_token_and_replaces_the_state() -> None:
     headers = {"authorization": "Bearer s3cret-token"}
     assert c.put("/__mock__/state", json={"accounts": [{"bogus": 1}]}, headers=headers).status_code == 422
     assert c.put("/__mock__/state", json=state, headers=headers).json() == {"accounts": 1}
-    page = c.post("/ap/signin", data={"appActionToken": csrf(c.get("/ap/signin").text), "email": "new@example.jp"})
+    page = submit(c, c.get("/ap/signin"), {"email": "new@example.jp"})
     assert 'id="ap_password"' in page.text
 
 
