@@ -256,6 +256,7 @@ def parse_har(data: bytes, source: Path, redactor: Redactor = SECRETS, profile: 
             resource = _resource(response)
             if resource is not None:
                 resources[_without_fragment(str(request.get("url", "")))] = resource
+    documents = _on_the_site(documents, profile or load_profile())
     shown = [i for i, (d, _) in enumerate(documents) if not d.failed and not d.redirect]
     after = documents[shown[-1] + 1 if shown else 0 :]
     failed_after = [d for d, _ in after if d.failed and not d.error.startswith(BENIGN_FAILURES)]
@@ -272,6 +273,29 @@ def parse_har(data: bytes, source: Path, redactor: Redactor = SECRETS, profile: 
     body = _body(response) or b""
     document = Resource(body, _html_type(body), final.status)
     return SavedPage(source, "har", final.url, final.status, document, resources, chain, events)
+
+
+def _site_domains(profile: Profile) -> frozenset[str]:
+    """The registrable domains of the profile's hosts: amazon.co.jp for sellercentral.amazon.co.jp, ..."""
+    return frozenset(host.split(".", 1)[1] for host in (profile.home_host, *profile.marketplace_hosts) if "." in host)
+
+
+def _on_the_site(
+    documents: list[tuple[Document, dict[str, Any]]], profile: Profile
+) -> list[tuple[Document, dict[str, Any]]]:
+    """The documents of the site's own hosts, when the recording has any.
+
+    A customer may open their webmail (to copy a code) in the same tab while
+    recording; the verdict is about the last page the site itself showed.
+    """
+    domains = _site_domains(profile)
+
+    def ours(url: str) -> bool:
+        host = profile.canonical_host(urlsplit(url).hostname or "")
+        return any(host == d or host.endswith("." + d) for d in domains)
+
+    kept = [(d, r) for d, r in documents if ours(d.url)]
+    return kept or documents
 
 
 def har_events(documents: tuple[Document, ...], final: int | None) -> tuple[Event, ...]:

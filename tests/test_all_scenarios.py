@@ -16,10 +16,13 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from probe.browser import BrowserSession
 from probe.outcomes import Verdict
+from probe.profile import load_profile
+from probe.saved import classify_saved, load_saved
 from probe.scenarios import all_scenarios
 
-from .conftest import readable, run_cli
+from .conftest import readable, run_async, run_cli
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -245,3 +248,46 @@ def test_no_secret_in_any_artifact(all_run: AllRun) -> None:
         data = readable(path)
         leaked = [s for s in secrets if s.strip() and s in data]
         assert not leaked, f"{path} holds a secret"
+
+
+# Rules that rest on what the driver itself saw happen (a code that never
+# arrived, a script error on submit): a recording of the pages cannot show them.
+def _driver_only_rules() -> set[str]:
+    recordable = {"network_error", "signin_loop"}
+    return {
+        rule.name
+        for rule in load_profile().rules
+        if any(s.event is not None and s.event not in recordable for s in rule.all)
+    }
+
+
+def test_the_har_of_every_run_classifies_as_the_run_did(all_run: AllRun) -> None:
+    """`probe classify` on each run's own (scrubbed) HAR: the page kinds of every scenario, read offline."""
+
+    investigations = set(load_profile().mailbox.investigations)
+
+    async def classify_all() -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
+        async with BrowserSession() as session:
+            for result in all_run.payload["results"]:
+                if result["remedies_tried"] or result["attempts"] > 1 or result["rule"] in investigations:
+                    # The HAR ends on the page a remedy or a retry reached, or the verdict
+                    # came from the mailbox: not what the recorded pages alone show.
+                    continue
+                har = all_run.out / result["scenario"] / "network.har"
+                saved = load_saved(har)
+                classified = await classify_saved(saved, session)
+                found[result["scenario"]] = (classified.verdict, classified.rule)
+        return found
+
+    classified = run_async(classify_all())
+    assert len(classified) >= 25
+    driver_only = _driver_only_rules()
+    differ = []
+    for name, (verdict, rule) in classified.items():
+        run = all_run.result(name)
+        if run["rule"] in driver_only and verdict == "unrecognized":
+            continue
+        if (verdict, rule) != (run["verdict"], run["rule"]):
+            differ.append((name, run["verdict"], run["rule"], verdict, rule))
+    assert differ == [], differ
