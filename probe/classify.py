@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .outcomes import Verdict
@@ -44,6 +44,12 @@ class Diagnosis:
     investigate: str | None = None
     # The rule's own remedy; None means the verdict's default one.
     remedy: str | None = None
+    # Other findings on the same page: what the cause brought along (a captcha
+    # after the failures a wrong password caused), each with its own remedy.
+    secondary: tuple[Diagnosis, ...] = ()
+    # Every rule that matched the page, the deciding one first, and why it decides.
+    matched: tuple[str, ...] = ()
+    why: str = ""
 
 
 def _fold(text: str) -> str:
@@ -148,17 +154,56 @@ def classify(page: PageSignals | None, events: Sequence[Event], profile: Profile
     """The verdict for a sign-in that stopped on ``page`` after ``events``.
 
     Rules come first, so a signed-in page that carries a suspension notice or
-    a permission error is not mistaken for success.
+    a permission error is not mistaken for success. Every rule that matches is
+    a finding; the profile's precedence (else the rules' order) picks the cause,
+    and the others are kept as secondary findings.
     """
-    for rule in profile.rules:
-        diagnosis = match_rule(rule, page, events, profile)
-        if diagnosis is not None:
-            return diagnosis
+    found = [d for rule in profile.rules if (d := match_rule(rule, page, events, profile))]
+    if found:
+        return rank(found, profile)
     kind = page_kind(page, profile) if page is not None else None
     if kind is not None and kind.action == "done":
         evidence = _all_hold(kind.all, "reached_home", page, (), profile)
         return Diagnosis(Verdict.OK, "reached_home", "Reached a signed-in Seller Central page.", tuple(evidence or ()))
-    return unrecognized(page, events, kind.kind if kind is not None else None)
+    diagnosis = unrecognized(page, events, kind.kind if kind is not None else None)
+    return _with_browser_experiments(diagnosis, page, kind, profile)
+
+
+def _with_browser_experiments(
+    diagnosis: Diagnosis, page: PageSignals | None, kind: PageKind | None, profile: Profile
+) -> Diagnosis:
+    """An error no rule names, on a sign-in page: still unrecognized, after the browser experiments."""
+    unexplained = profile.unexplained
+    if unexplained is None or page is None or kind is None or kind.kind not in unexplained.pages:
+        return diagnosis
+    shown = next((e for s in unexplained.any if (e := match_signal(s, "unrecognized", page, (), profile))), None)
+    if shown is None:
+        return diagnosis
+    group = profile.experiments[unexplained.experiments]
+    return replace(diagnosis, experiments=group.remedies, if_unfixed=Verdict.UNRECOGNIZED)
+
+
+def rank(found: Sequence[Diagnosis], profile: Profile) -> Diagnosis:
+    """The cause among several findings on one page, with the others as secondary findings."""
+
+    def outranked(d: Diagnosis) -> bool:
+        return any(profile.outranks(other.rule, d.rule) for other in found if other is not d)
+
+    cause = next((d for d in found if not outranked(d)), found[0])
+    secondary: list[Diagnosis] = []
+    reasons: list[str] = []
+    for d in found:
+        if d is cause:
+            continue
+        entry = next((p for c in found if (p := profile.outranks(c.rule, d.rule))), None)
+        if entry is not None:
+            reasons.append(f"{entry.rule} over {d.rule}: {entry.why}")
+            if entry.explains:
+                continue
+        if d.verdict is not cause.verdict and all(d.verdict is not s.verdict for s in secondary):
+            secondary.append(d)
+    matched = (cause.rule, *(d.rule for d in found if d is not cause))
+    return replace(cause, secondary=tuple(secondary), matched=matched, why=" ".join(reasons))
 
 
 def seen(page: PageSignals | None) -> list[Evidence]:

@@ -1,5 +1,11 @@
-"""One diagnosis of a sign-in: attempt, classify, retry what is transient, and run
-remedy experiments when the browser itself may be at fault.
+"""One diagnosis of a sign-in, as a pipeline of stages:
+
+attempts (whole sign-ins, transient failures retried) -> classification (the
+cause among the findings on the last page) -> investigation (the mailbox) ->
+experiments (remedies tried in the browser) -> hints (what the seller typed).
+Each stage takes the previous stage's immutable ``Outcome`` and returns a new
+one with a ``Step`` saying what it found; ``decided_by`` names the stage whose
+finding stands.
 
 A remedy is called verified only when the probe applied it and the very next
 sign-in reached the home page.
@@ -10,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
@@ -24,6 +31,7 @@ from .classify import Diagnosis, Evidence, classify
 from .flow import Attempt, Credentials, DriverOptions, LoginDriver, Phase
 from .hints import Hint, email_hints, password_hints
 from .mailbox import Inbox, find_subject
+from .outcomes import EXPERIMENTS as EXPERIMENT_NAMES
 from .outcomes import Verdict, catalog
 from .profile import Profile
 from .signals import PageSignals
@@ -71,23 +79,96 @@ class Trial:
     rule: str
 
 
-@dataclass
-class Outcome:
+@dataclass(frozen=True)
+class Step:
+    """One line of how a verdict was reached: the stage, what it found, the verdict after it."""
+
+    stage: str
+    verdict: Verdict
+    note: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"stage": self.stage, "verdict": self.verdict.value, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A failure the probe saw that is not the verdict's cause, with its own remedy."""
+
     verdict: Verdict
     rule: str
     detail: str
-    evidence: list[Evidence]
+    remedy: str | None
+    evidence: tuple[Evidence, ...] = ()
+
+    @classmethod
+    def of(cls, diagnosis: Diagnosis, remedy: str | None = None) -> Finding:
+        default = diagnosis.remedy or catalog().info(diagnosis.verdict).remedy
+        return cls(diagnosis.verdict, diagnosis.rule, diagnosis.detail, remedy or default, diagnosis.evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        remedy = catalog().remedy(self.remedy) if self.remedy else None
+        return {
+            "verdict": self.verdict.value,
+            "rule": self.rule,
+            "detail": self.detail,
+            "remedy": self.remedy,
+            "remedy_text": {"ja": remedy.ja, "en": remedy.en} if remedy else None,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """Stage 1: the whole sign-ins tried, transient failures retried, each classified."""
+
+    history: tuple[Diagnosis, ...]
+    attempt: Attempt
+
+    @property
+    def last(self) -> Diagnosis:
+        return self.history[-1]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a stage hands to the next: immutable; a stage returns a changed copy with a ``Step``."""
+
+    verdict: Verdict
+    rule: str
+    detail: str
+    evidence: tuple[Evidence, ...]
     remedy: str | None
     remedy_verified: bool
-    trials: list[Trial] = field(default_factory=list)
-    hints: list[Hint] = field(default_factory=list)
+    # The classification the later stages work from (the one an experiment adopted, if any).
+    diagnosis: Diagnosis
+    trials: tuple[Trial, ...] = ()
+    hints: tuple[Hint, ...] = ()
     attempts: int = 1
     transient: bool | None = None
-    phases: list[Phase] = field(default_factory=list)
+    phases: tuple[Phase, ...] = ()
     final: PageSignals | None = None
+    # The stage whose finding stands, and every step that led there.
+    decided_by: str = "classification"
+    trail: tuple[Step, ...] = ()
+    secondary: tuple[Finding, ...] = ()
+
+    def step(self, stage: str, note: str, *, decides: bool = False, **changes: Any) -> Outcome:
+        """A copy changed by ``stage``, which says why; ``decides``: its finding now stands."""
+        changed = replace(self, **changes)
+        return replace(
+            changed,
+            decided_by=stage if decides else self.decided_by,
+            trail=(*self.trail, Step(stage, changed.verdict, note)),
+        )
 
 
 class Diagnoser:
+    """One diagnosis as a pipeline of stages, each over the previous stage's result.
+
+    attempts -> classification -> investigation -> experiments -> hints
+    """
+
     def __init__(
         self,
         session: BrowserSession,
@@ -128,6 +209,8 @@ class Diagnoser:
         creds = credentials or self.credentials
         attempt = await LoginDriver(page, self.profile, creds, self.driver, run=self.run_name).run(url)
         diagnosis = classify(attempt.final, attempt.events, self.profile)
+        if diagnosis.verdict is Verdict.OTP_REJECTED and creds.totp is not None:
+            creds.totp.refused()
         self.phases += attempt.phases
         self.origins |= {_origin(d.url) for d in attempt.documents}
         self.log.info("attempt", label=label, verdict=str(diagnosis.verdict), rule=diagnosis.rule)
@@ -140,6 +223,21 @@ class Diagnoser:
         return attempt, diagnosis
 
     async def run(self) -> Outcome:
+        attempts = await self.attempts()
+        outcome = classification(attempts)
+        outcome = await self.investigation(outcome)
+        outcome = await self.experiments(outcome)
+        if outcome.diagnosis.rule != attempts.last.rule:
+            # An experiment uncovered another failure: it gets its own second look.
+            outcome = await self.investigation(outcome)
+        outcome = hinted(outcome, self.credentials)
+        self.log.info("decided", verdict=str(outcome.verdict), decided_by=outcome.decided_by)
+        return replace(outcome, phases=tuple(self.phases))
+
+    # -- stage 1: attempts ---------------------------------------------------------------
+
+    async def attempts(self) -> Attempts:
+        """Whole sign-ins, retried with backoff while the verdict may be transient."""
         history: list[Diagnosis] = []
 
         async def one_try() -> tuple[Attempt, Diagnosis]:
@@ -164,105 +262,98 @@ class Diagnoser:
             sleep=self.sleep,
             before_sleep=lambda state: self.log.info("retry", attempt=state.attempt_number),
         )
-        attempt, diagnosis = await retrying.wraps(one_try)()
-        outcome = self._from_retries(history, attempt, diagnosis)
-        if diagnosis.investigate:
-            await self._investigate(diagnosis.investigate, outcome)
-        if outcome.verdict is Verdict.CREDENTIALS_INVALID:
-            outcome.hints = self._hints(diagnosis)
-        if diagnosis.experiments and diagnosis.verdict is not Verdict.OK:
-            await self._experiments(diagnosis, outcome)
-        return outcome
+        attempt, _ = await retrying.wraps(one_try)()
+        return Attempts(tuple(history), attempt)
 
-    def _hints(self, diagnosis: Diagnosis) -> list[Hint]:
-        if diagnosis.rule in EMAIL_RULES:
-            return email_hints(self.credentials.email)
-        return password_hints(self.credentials.password)
+    # -- stage 3: investigation ----------------------------------------------------------
 
-    async def _investigate(self, name: str, outcome: Outcome) -> None:
+    async def investigation(self, outcome: Outcome) -> Outcome:
         """A second look, at the seller's mailbox, that can change the verdict."""
+        name = outcome.diagnosis.investigate
+        if name is None or outcome.rule != outcome.diagnosis.rule:
+            return outcome
         if self.mailbox is None:
-            return
+            return outcome.step("investigation", f"{name}: no mailbox to read; the verdict stands")
         investigation = self.profile.mailbox.investigations[name]
         found = await find_subject(self.mailbox, self.context, investigation.subject_any)
         self.log.info("investigation", name=name, found=bool(found))
-        if found:
-            outcome.verdict, outcome.rule = investigation.verdict, name
-            outcome.detail = investigation.detail
-            outcome.remedy = catalog().info(investigation.verdict).remedy
-            outcome.evidence.append(Evidence(name, "mailbox", self.mailbox.url, None, found))
-
-    def _from_retries(self, history: list[Diagnosis], attempt: Attempt, last: Diagnosis) -> Outcome:
-        first = history[0]
-        n = len(history)
-        if last.verdict is Verdict.OK and first.verdict is not Verdict.OK:
-            detail = f"Transient: {n - 1} attempt(s) failed ({first.detail}), attempt {n} reached home."
-            return Outcome(
-                first.verdict,
-                first.rule,
-                detail,
-                list(first.evidence),
-                "wait_and_retry",
-                True,
-                attempts=n,
-                transient=True,
-                phases=self.phases,
-                final=attempt.final,
-            )
-        remedy = last.remedy or catalog().info(last.verdict).remedy
-        transient = False if catalog().info(last.verdict).retry else None
-        persistent = transient is False and n > 1
-        detail = last.detail + (f" Persistent: still failing after {n} attempts." if persistent else "")
-        return Outcome(
-            last.verdict,
-            last.rule,
-            detail,
-            list(last.evidence),
-            remedy,
-            False,
-            attempts=n,
-            transient=transient,
-            phases=self.phases,
-            final=attempt.final,
+        if not found:
+            return outcome.step("investigation", f"{name}: no such mail in the mailbox; the verdict stands")
+        return outcome.step(
+            "investigation",
+            f"{name}: the mailbox holds {found!r}",
+            decides=True,
+            verdict=investigation.verdict,
+            rule=name,
+            detail=investigation.detail,
+            remedy=catalog().info(investigation.verdict).remedy,
+            evidence=(*outcome.evidence, Evidence(name, "mailbox", self.mailbox.url, None, found)),
         )
 
-    async def _experiments(self, diagnosis: Diagnosis, outcome: Outcome) -> None:
-        for name in diagnosis.experiments:
+    # -- stage 4: experiments ------------------------------------------------------------
+
+    async def experiments(self, outcome: Outcome) -> Outcome:
+        """Remedies tried in the browser; the first that gets in, or lands on another failure, decides."""
+        first = outcome.diagnosis
+        if not first.experiments or first.verdict is Verdict.OK:
+            return outcome
+        for name in first.experiments:
             started = time.perf_counter()
             attempt, result = await EXPERIMENTS[name](self)
             duration = int((time.perf_counter() - started) * 1000)
-            self.phases.append(Phase("remedy", attempt.final.url if attempt.final else "", duration, name))
+            url = attempt.final.url if attempt.final else ""
+            self.phases.append(Phase("remedy", url, duration, name))
             fixed = result.verdict is Verdict.OK
-            outcome.trials.append(Trial(name, fixed, result.verdict, result.rule))
+            outcome = replace(outcome, trials=(*outcome.trials, Trial(name, fixed, result.verdict, result.rule)))
             self.log.info("phase", phase="remedy", remedy=name, fixed=fixed, duration_ms=duration)
-            if _uncovers(result, diagnosis):
-                self._adopt(name, result, diagnosis, outcome, attempt)
-                return
+            if _uncovers(result, first):
+                return self._adopt(name, result, outcome, attempt)
             if fixed:
                 proves = catalog().remedy(name).proves
-                outcome.verdict = proves or diagnosis.verdict
-                outcome.remedy, outcome.remedy_verified = name, True
-                outcome.detail = f"{diagnosis.detail} After {name} the sign-in reached home."
-                outcome.evidence.append(
-                    Evidence(f"remedy:{name}", "reached_home", attempt.final.url if attempt.final else "", None)
+                return outcome.step(
+                    "experiments",
+                    f"after {name} the sign-in reached home: the remedy is verified",
+                    decides=True,
+                    verdict=proves or first.verdict,
+                    remedy=name,
+                    remedy_verified=True,
+                    detail=f"{first.detail} After {name} the sign-in reached home.",
+                    evidence=(*outcome.evidence, Evidence(f"remedy:{name}", "reached_home", url, None)),
+                    final=attempt.final,
                 )
-                outcome.final = attempt.final
-                return
         tried = ", ".join(t.remedy for t in outcome.trials)
-        outcome.detail = f"{diagnosis.detail} Tried {tried}: none let the sign-in through."
-        if diagnosis.if_unfixed is not None:
-            outcome.verdict = diagnosis.if_unfixed
-            outcome.remedy = catalog().info(diagnosis.if_unfixed).remedy
+        changes: dict[str, Any] = {"detail": f"{first.detail} Tried {tried}: none let the sign-in through."}
+        if first.if_unfixed is not None:
+            changes |= {"verdict": first.if_unfixed, "remedy": catalog().info(first.if_unfixed).remedy}
+        return outcome.step(
+            "experiments",
+            f"tried {tried}: none got in" + (f", so {first.if_unfixed}" if first.if_unfixed else ""),
+            decides=first.if_unfixed is not None,
+            **changes,
+        )
 
-    def _adopt(self, name: str, found: Diagnosis, first: Diagnosis, outcome: Outcome, attempt: Attempt) -> None:
-        """An experiment got past the first failure and met another known one: that is the cause."""
+    def _adopt(self, name: str, found: Diagnosis, outcome: Outcome, attempt: Attempt) -> Outcome:
+        """An experiment got past the first failure and met another known one: that is the cause.
+
+        The first failure stays as a secondary finding, with the remedy that got past it.
+        """
+        first = outcome.diagnosis
         self.log.info("uncovered", remedy=name, verdict=str(found.verdict), rule=found.rule)
-        outcome.verdict, outcome.rule = found.verdict, found.rule
-        outcome.detail = f"{found.detail} (Found after {name}; first seen: {first.detail})"
-        outcome.remedy = found.remedy or catalog().info(found.verdict).remedy
-        outcome.remedy_verified = False
-        outcome.evidence = [*found.evidence, *outcome.evidence]
-        outcome.final = attempt.final
+        secondary = (Finding.of(first, name), *(Finding.of(d) for d in found.secondary))
+        return outcome.step(
+            "experiments",
+            f"after {name} the site showed another failure: {found.rule}",
+            decides=True,
+            verdict=found.verdict,
+            rule=found.rule,
+            detail=f"After {name}, the site showed: {found.detail} (First seen: {first.detail})",
+            remedy=found.remedy or catalog().info(found.verdict).remedy,
+            remedy_verified=False,
+            evidence=(*found.evidence, *outcome.evidence),
+            final=attempt.final,
+            diagnosis=found,
+            secondary=secondary,
+        )
 
     # -- experiments -------------------------------------------------------------------
 
@@ -297,6 +388,11 @@ class Diagnoser:
         creds = self.credentials.preferring_app()
         return await self._attempt(self.context, self.target.start_url, "remedy-other_otp_method", creds)
 
+    async def wait_and_retry(self) -> tuple[Attempt, Diagnosis]:
+        """Wait the longest backoff, then sign in once more (what a seller told to wait would do)."""
+        await self.sleep(self.retry.backoff_max_s)
+        return await self._attempt(self.context, self.target.start_url, "remedy-wait_and_retry")
+
 
 EXPERIMENTS: dict[str, Callable[[Diagnoser], Awaitable[tuple[Attempt, Diagnosis]]]] = {
     "reset_cookies": Diagnoser.reset_cookies,
@@ -306,11 +402,78 @@ EXPERIMENTS: dict[str, Callable[[Diagnoser], Awaitable[tuple[Attempt, Diagnosis]
     "use_jp_host": Diagnoser.use_jp_host,
     "fresh_code": Diagnoser.fresh_code,
     "other_otp_method": Diagnoser.other_otp_method,
+    "wait_and_retry": Diagnoser.wait_and_retry,
 }
+# The one registry of remedies (probe/outcomes.py) names exactly these experiments.
+if set(EXPERIMENTS) != set(EXPERIMENT_NAMES):
+    raise RuntimeError(f"experiments differ from the registry: {sorted(set(EXPERIMENTS) ^ set(EXPERIMENT_NAMES))}")
 
 
 # Rules that say the site found no account for the email: hints look at the email, not the password.
 EMAIL_RULES = frozenset({"email_unknown", "email_unknown_intent"})
+
+
+# -- stage 2: classification (pure) ----------------------------------------------------
+
+
+def classification(attempts: Attempts) -> Outcome:
+    """The verdict of the sign-ins: the last one's, or a transient failure a retry got past."""
+    history, last, first = attempts.history, attempts.last, attempts.history[0]
+    n = len(history)
+    final = attempts.attempt.final
+    tried = "; ".join(f"{i + 1}: {d.verdict} ({d.rule})" for i, d in enumerate(history))
+    steps = (Step("attempts", last.verdict, f"{n} sign-in(s): {tried}"),)
+    if last.verdict is Verdict.OK and first.verdict is not Verdict.OK:
+        return Outcome(
+            first.verdict,
+            first.rule,
+            f"Transient: {n - 1} attempt(s) failed ({first.detail}), attempt {n} reached home.",
+            first.evidence,
+            "wait_and_retry",
+            True,
+            first,
+            attempts=n,
+            transient=True,
+            final=final,
+            decided_by="attempts",
+            trail=(*steps, Step("attempts", first.verdict, "a retry reached home: the failure was transient")),
+        )
+    remedy = last.remedy or catalog().info(last.verdict).remedy
+    transient = False if catalog().info(last.verdict).retry else None
+    persistent = transient is False and n > 1
+    detail = last.detail + (f" Persistent: still failing after {n} attempts." if persistent else "")
+    note = f"rule {last.rule} decides"
+    if len(last.matched) > 1:
+        note += f" (matched: {', '.join(last.matched)})"
+    if last.why:
+        note += f"; {last.why}"
+    return Outcome(
+        last.verdict,
+        last.rule,
+        detail,
+        last.evidence,
+        remedy,
+        False,
+        last,
+        attempts=n,
+        transient=transient,
+        final=final,
+        trail=(*steps, Step("classification", last.verdict, note)),
+        secondary=tuple(Finding.of(d) for d in last.secondary),
+    )
+
+
+# -- stage 5: hints (pure) -------------------------------------------------------------
+
+
+def hinted(outcome: Outcome, credentials: Credentials) -> Outcome:
+    """What may be wrong with what the seller typed, when the site refused it."""
+    if outcome.verdict is not Verdict.CREDENTIALS_INVALID:
+        return outcome
+    email = outcome.rule in EMAIL_RULES
+    hints = email_hints(credentials.email) if email else password_hints(credentials.password)
+    codes = ", ".join(h.code for h in hints) or "none"
+    return outcome.step("hints", f"{'email' if email else 'password'} hints: {codes}", hints=tuple(hints))
 
 
 def _uncovers(found: Diagnosis, first: Diagnosis) -> bool:

@@ -57,6 +57,9 @@ class Credentials:
     def __post_init__(self) -> None:
         # Also the forms a slip hides: the password without the stray space, in half-width.
         SECRETS.add(self.password, self.password.strip(), unicodedata.normalize("NFKC", self.password), self.fixed_otp)
+        if self.totp is not None:
+            # Codes already submitted for this account are remembered by it (never typed twice).
+            self.totp.account = self.email
 
     def with_fresh_codes(self) -> Credentials:
         """The same seller typing the newest code from a correctly set clock."""
@@ -415,7 +418,10 @@ class LoginDriver:
             return await self._submit(await self._control("2-step", form, controls, "new_code"), "new_code")
         box = await self._control("2-step", form, controls, "code")
         submit = await self._control("2-step", form, controls, "submit")
-        remember = await self._control("2-step", form, controls, "remember") if creds.remember_device else None
+        # "Don't ask again on this browser" is optional: a page without it still takes the code.
+        remember = await self._maybe_control("2-step", form, controls, "remember") if creds.remember_device else None
+        if creds.remember_device and remember is None:
+            self.log.info("no_remember_box", url=self.page.url)
         code = await self._code(by_sms)
         if code is None:
             reason = "no text message with a new code arrived" if by_sms else "no authenticator seed or code"
@@ -432,7 +438,7 @@ class LoginDriver:
             return creds.fixed_otp
         if by_sms:
             return await creds.sms.next_code(self.page.context) if creds.sms else None
-        return await creds.totp.next_code() if creds.totp else None
+        return await creds.totp.next_code(site=_origin_of(self.page.url)) if creds.totp else None
 
     async def _otp_method(self, _: PageKind, __: PageSignals) -> bool:
         controls = self.profile.controls.otp_method_form
@@ -583,3 +589,8 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc)
     match = re.search(r"net::ERR_[A-Z_]+", text)
     return match.group(0) if match else text.splitlines()[0][:200]
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

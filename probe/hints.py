@@ -6,8 +6,12 @@ letter O among digits) and never quote the password itself.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
+
+# A capitalised word typed with Caps Lock on: its first letter small, the rest capitals.
+_FLIPPED_WORD = re.compile(r"(?<![A-Za-z])[a-z][A-Z]{2,}")
 
 # Pairs that people confuse when copying from paper or a screen.
 LOOKALIKES = (("0", "O"), ("0", "o"), ("1", "l"), ("1", "I"), ("l", "I"))
@@ -22,6 +26,14 @@ class Hint:
 
 def _full_width(text: str) -> bool:
     return any(unicodedata.east_asian_width(ch) in ("F", "W") for ch in text)
+
+
+def _caps_lock(text: str) -> bool:
+    """Case flipped as Caps Lock flips it: every letter a capital, or capitalised words inverted."""
+    letters = [ch for ch in text if ch.isalpha() and ch.isascii()]
+    if len(letters) >= 3 and all(ch.isupper() for ch in letters):
+        return True
+    return _FLIPPED_WORD.search(text) is not None
 
 
 def _lookalikes(text: str) -> list[tuple[str, str]]:
@@ -57,7 +69,9 @@ def _field_hints(field_ja: str, field_en: str, prefix: str, text: str) -> list[H
                 f"The {field_en} contains full-width characters; type it in half-width (IME off).",
             )
         )
-    pairs = _lookalikes(text)
+    caps_lock = _caps_lock(text)
+    # With Caps Lock on, an "I" may be a flipped "i": look for look-alikes in what was meant.
+    pairs = _lookalikes(text.swapcase() if caps_lock else text)
     if pairs:
         shown_ja = "、".join(f"「{a}」と「{b}」" for a, b in pairs)
         shown_en = ", ".join(f"{a}/{b}" for a, b in pairs)
@@ -68,13 +82,12 @@ def _field_hints(field_ja: str, field_en: str, prefix: str, text: str) -> list[H
                 f"The {field_en} has characters that look alike ({shown_en}); check digits against letters.",
             )
         )
-    letters = [ch for ch in text if ch.isalpha() and ch.isascii()]
-    if len(letters) >= 3 and all(ch.isupper() for ch in letters):
+    if caps_lock:
         hints.append(
             Hint(
                 f"{prefix}_caps",
-                f"{field_ja}の英字がすべて大文字です。Caps Lockがオンになっていないか確認してください。",
-                f"Every letter of the {field_en} is upper case; is Caps Lock on?",
+                f"{field_ja}の大文字と小文字が逆になっているようです。Caps Lockがオンでないか確認してください。",
+                f"The {field_en} looks typed with upper and lower case swapped; is Caps Lock on?",
             )
         )
     return hints

@@ -14,6 +14,21 @@ from typing import Any
 
 import yaml
 
+# The remedy experiments the probe implements (``probe/diagnosis.py`` checks its
+# table against this at import). An ``automatic`` remedy is one of these.
+EXPERIMENTS = frozenset(
+    {
+        "reset_cookies",
+        "reset_cache",
+        "reset_storage",
+        "other_device",
+        "use_jp_host",
+        "fresh_code",
+        "other_otp_method",
+        "wait_and_retry",
+    }
+)
+
 
 class Verdict(enum.StrEnum):
     OK = "ok"
@@ -69,12 +84,27 @@ class Catalog:
     def remedy(self, name: str) -> Remedy:
         return self.remedies[name]
 
+    def check_remedy(self, name: str, where: str, *, experiment: bool = False) -> None:
+        """A load error naming ``name`` unless it has texts (and, if asked, an experiment)."""
+        remedy = self.remedies.get(name)
+        if remedy is None:
+            raise ValueError(f"{where}: unknown remedy {name!r} (no ja/en text in outcomes.yaml)")
+        if experiment and not (remedy.automatic and name in EXPERIMENTS):
+            raise ValueError(f"{where}: remedy {name!r} has no experiment the probe can run")
+
     def default_remedy(self, verdict: Verdict) -> Remedy | None:
         name = self.verdicts[verdict].remedy
         return self.remedies[name] if name else None
 
 
 def _parse_catalog(data: dict[str, Any]) -> Catalog:
+    for name, r in data["remedies"].items():
+        if not str(r.get("ja") or "").strip() or not str(r.get("en") or "").strip():
+            raise ValueError(f"remedy {name!r}: needs a ja and an en text")
+        if r.get("automatic") and name not in EXPERIMENTS:
+            raise ValueError(f"remedy {name!r}: automatic, but the probe has no experiment for it")
+        if r.get("automatic") and not r.get("proves"):
+            raise ValueError(f"remedy {name!r}: automatic, but names no verdict it proves")
     remedies = {
         name: Remedy(
             name=name,

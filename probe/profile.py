@@ -101,6 +101,31 @@ class Rule(Strict):
     investigate: str | None = None
 
 
+class Precedence(Strict):
+    """When both rules match one page, ``rule`` is the cause and each of ``over`` follows from it.
+
+    The followers stay secondary findings with their own remedies, unless
+    ``explains``: then they are the cause's consequence alone and not reported apart.
+    """
+
+    rule: str
+    over: tuple[str, ...] = Field(min_length=1)
+    why: str
+    explains: bool = False
+
+
+class Unexplained(Strict):
+    """A sign-in page the driver knows, showing an error no rule names.
+
+    The verdict stays ``unrecognized`` (the probe does not guess what the
+    message means), but the browser may be at fault: its experiments run first.
+    """
+
+    pages: tuple[str, ...] = Field(min_length=1)
+    any: tuple[Signal, ...] = Field(min_length=1)  # an error shows: any one of these holds
+    experiments: str
+
+
 class ExperimentGroup(Strict):
     """Remedies to try in order; ``if_unfixed`` replaces the verdict when none works."""
 
@@ -184,26 +209,42 @@ class Profile(Strict):
     experiments: dict[str, ExperimentGroup]
     mailbox: Mailbox
     rules: tuple[Rule, ...]
+    # Which of two findings on one page is the cause; otherwise the first rule in order.
+    precedence: tuple[Precedence, ...] = ()
+    unexplained: Unexplained | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        remedies = catalog().remedies
+        # One registry: every remedy named here has texts, every one tried has an experiment.
+        known = catalog()
         for group, experiments in self.experiments.items():
             for name in experiments.remedies:
-                if name not in remedies or not remedies[name].automatic:
-                    raise ValueError(f"experiments.{group}: {name!r} is not an automatic remedy")
+                known.check_remedy(name, f"experiments.{group}", experiment=True)
         names = [rule.name for rule in self.rules]
         if len(names) != len(set(names)):
             raise ValueError("rule names must be unique")
+        for entry in self.precedence:
+            for name in (entry.rule, *entry.over):
+                if name not in names:
+                    raise ValueError(f"precedence: unknown rule {name!r}")
         for rule in self.rules:
-            if rule.remedy is not None and rule.remedy not in remedies:
-                raise ValueError(f"rule {rule.name}: unknown remedy {rule.remedy!r}")
+            if rule.remedy is not None:
+                known.check_remedy(rule.remedy, f"rule {rule.name}")
             if rule.experiments is not None and rule.experiments not in self.experiments:
                 raise ValueError(f"rule {rule.name}: unknown experiments group {rule.experiments!r}")
             if rule.investigate is not None and rule.investigate not in self.mailbox.investigations:
                 raise ValueError(f"rule {rule.name}: unknown investigation {rule.investigate!r}")
             for signal in rule.all:
                 self._check_signal(signal, f"rule {rule.name}")
+        if self.unexplained is not None:
+            if self.unexplained.experiments not in self.experiments:
+                raise ValueError(f"unexplained: unknown experiments group {self.unexplained.experiments!r}")
+            kinds = {page.kind for page in self.pages}
+            for kind in self.unexplained.pages:
+                if kind not in kinds:
+                    raise ValueError(f"unexplained: unknown page kind {kind!r}")
+            for signal in self.unexplained.any:
+                self._check_signal(signal, "unexplained")
         for page in self.pages:
             for signal in page.all:
                 self._check_signal(signal, f"page {page.kind}")
@@ -220,6 +261,10 @@ class Profile(Strict):
             if missing:
                 raise ValueError(f"controls.{step} lacks fields {missing}")
         return self
+
+    def outranks(self, cause: str, other: str) -> Precedence | None:
+        """The precedence entry that makes ``cause`` the cause of ``other``, if any."""
+        return next((p for p in self.precedence if p.rule == cause and other in p.over), None)
 
     def _check_signal(self, signal: Signal, where: str) -> None:
         if signal.id is not None and signal.id not in self.watch.ids:

@@ -34,6 +34,11 @@ class Result:
     artifacts: str | None = None
     error: str | None = None
     rule: str = ""  # the profile rule (or investigation) that decided the verdict
+    # How the verdict was reached: the stage whose finding stands, and each stage's step.
+    decided_by: str = ""
+    trail: list[dict[str, str]] = field(default_factory=list)
+    # Other failures seen on the way, not the cause, each with its own remedy.
+    secondary: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def remedy_text(self) -> dict[str, str] | None:
@@ -53,19 +58,24 @@ def to_json(result: Result) -> str:
     return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
 
 
-def summary(results: Sequence[Result]) -> dict[str, Any]:
+def summary(results: Sequence[Result], *, wall_s: float | None = None, not_run: int = 0) -> dict[str, Any]:
+    """``duration_s`` is the sum of the scenarios' times; ``wall_s`` the run's elapsed time."""
     matched = sum(r.match for r in results)
-    return {
+    data = {
         "scenarios": len(results),
         "matched": matched,
         "mismatched": len(results) - matched,
         "verdicts_covered": sorted({r.verdict for r in results if r.match}),
         "duration_s": round(sum(r.duration_s for r in results), 2),
+        "not_run": not_run,
     }
+    if wall_s is not None:
+        data["wall_s"] = round(wall_s, 2)
+    return data
 
 
-def many_to_json(results: Sequence[Result]) -> str:
-    payload = {"results": [r.to_dict() for r in results], "summary": summary(results)}
+def many_to_json(results: Sequence[Result], *, wall_s: float | None = None, not_run: int = 0) -> str:
+    payload = {"results": [r.to_dict() for r in results], "summary": summary(results, wall_s=wall_s, not_run=not_run)}
     return json.dumps(payload, ensure_ascii=False, indent=2)
 
 
@@ -95,6 +105,14 @@ def render_text(result: Result) -> str:
         status = f" [{ev['status']}]" if ev.get("status") else ""
         text = f'  "{ev["text"]}"' if ev.get("text") else ""
         lines.append(f"{head}{ev['rule']}: {ev['signal']} at {_short_url(ev['url'])}{status}{text}")
+    if result.decided_by:
+        lines.append(f"decided   by {result.decided_by}")
+    for i, step in enumerate(result.trail):
+        head = "trail     " if i == 0 else "          "
+        lines.append(f"{head}{step['stage']}: {step['note']} -> {step['verdict']}")
+    for finding in result.secondary:
+        remedy = f" (remedy {finding['remedy']})" if finding.get("remedy") else ""
+        lines.append(f"secondary {finding['verdict']}: {finding['rule']}{remedy}")
     for hint in result.hints:
         lines.append(f"hint      {hint['ja']}")
         lines.append(f"          {hint['en']}")
@@ -139,27 +157,34 @@ def confusion_table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
-def render_many(results: Sequence[Result]) -> str:
+def render_many(results: Sequence[Result], *, wall_s: float | None = None, not_run: int = 0) -> str:
     lines = []
     for r in results:
         mark = "✓" if r.match else "✗"
         verified = " (remedy verified)" if r.remedy_verified else ""
         got = r.verdict if r.match else f"{r.verdict}, expected {r.expected}"
         lines.append(f"{mark} {r.scenario:<28} {got}{verified}  {r.duration_s:.1f} s")
-    s = summary(results)
-    lines += ["", confusion_table(results), ""]
+    s = summary(results, wall_s=wall_s, not_run=not_run)
+    if results:
+        lines += ["", confusion_table(results)]
+    lines.append("")
     lines.append(f"{s['matched']}/{s['scenarios']} scenarios as expected, {s['mismatched']} mismatched")
-    lines.append(f"{s['duration_s']} s of scenario time")
+    if not_run:
+        lines.append(f"{not_run} not run")
+    wall = f", {s['wall_s']} s wall time" if "wall_s" in s else ""
+    lines.append(f"{s['duration_s']} s of scenario time{wall}")
     return SECRETS.redact("\n".join(lines))
 
 
-def junit_xml(results: Sequence[Result], name: str = "probe") -> str:
+def junit_xml(results: Sequence[Result], name: str = "probe", *, not_run: Sequence[str] = ()) -> str:
+    """``not_run``: scenarios an interruption or a failure of the probe kept from running (skipped)."""
     suite = ET.Element(
         "testsuite",
         name=name,
-        tests=str(len(results)),
+        tests=str(len(results) + len(not_run)),
         failures=str(sum(not r.match and not r.error for r in results)),
         errors=str(sum(bool(r.error) for r in results)),
+        skipped=str(len(not_run)),
         time=f"{sum(r.duration_s for r in results):.3f}",
     )
     for r in results:
@@ -173,5 +198,8 @@ def junit_xml(results: Sequence[Result], name: str = "probe") -> str:
             failure.text = r.detail
         out = ET.SubElement(case, "system-out")
         out.text = render_text(r)
+    for skipped in not_run:
+        case = ET.SubElement(suite, "testcase", classname=f"{name}.scenarios", name=skipped, time="0.000")
+        ET.SubElement(case, "skipped", message="not run: the run was interrupted or the probe failed")
     xml: str = ET.tostring(suite, encoding="unicode", xml_declaration=True)
     return SECRETS.redact(xml)

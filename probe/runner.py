@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import structlog
 from playwright.async_api import BrowserContext
@@ -31,9 +31,10 @@ from .otp import OtpSource
 from .outcomes import Verdict
 from .profile import Profile, load_profile
 from .redact import SECRETS
-from .remedies import reset_browser
+from .remedies import prune_http_cache, reset_hosts
 from .report import Result
 from .scenarios import CookieSpec, Scenario
+from .state import CodeLedger
 
 log = structlog.get_logger("probe.runner")
 
@@ -49,6 +50,9 @@ class RunOptions:
     # The mock answers in milliseconds; a short backoff keeps scenario runs fast.
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(deadline_s=30.0, backoff_s=0.2, backoff_max_s=2.0))
     sleep: Sleep = asyncio.sleep
+    # Told as each scenario of `play_all` starts and finishes (progress, partial results).
+    on_start: Callable[[Scenario], None] | None = None
+    on_done: Callable[[Result], None] | None = None
 
 
 def credentials_for(scenario: Scenario, mail_origin: str, profile: Profile) -> tuple[Credentials, Inbox | None]:
@@ -61,7 +65,10 @@ def credentials_for(scenario: Scenario, mail_origin: str, profile: Profile) -> t
     credentials = Credentials(
         email=spec.email,
         password=spec.password,
-        totp=OtpSource(spec.totp_secret, skew_s=spec.clock_skew_s) if spec.totp_secret else None,
+        # The bundled mock lives for one scenario: the codes it saw are forgotten with it.
+        totp=OtpSource(spec.totp_secret, skew_s=spec.clock_skew_s, ledger=CodeLedger.in_memory())
+        if spec.totp_secret
+        else None,
         sms=sms,
         # The seller reads the codes that verify a new browser in the same mailbox.
         mail=SmsCodes(mailbox, profile.mailbox.otp_pattern) if mailbox else None,
@@ -104,6 +111,8 @@ async def _register_cookie_values(context: BrowserContext, profile: Profile) -> 
 
 def _result(scenario: Scenario, outcome: Outcome, started: float) -> Result:
     expect = scenario.expect
+    if expect is None:  # no expectation: the verdict is the answer
+        return _outcome_result(scenario.name, scenario.title, outcome, started, expected=None, match=True)
     match = (
         outcome.verdict == expect.verdict
         and (expect.remedy is None or expect.remedy == outcome.remedy)
@@ -132,6 +141,9 @@ def _outcome_result(
         duration_s=round(time.perf_counter() - started, 2),
         phases=[asdict(p) for p in outcome.phases],
         rule=outcome.rule,
+        decided_by=outcome.decided_by,
+        trail=[step.to_dict() for step in outcome.trail],
+        secondary=[finding.to_dict() for finding in outcome.secondary],
     )
 
 
@@ -285,7 +297,12 @@ async def play_all(scenarios: Sequence[Scenario], session: BrowserSession, optio
 
     async def one(scenario: Scenario) -> Result:
         async with gate:
-            return await play(scenario, session, options)
+            if options.on_start is not None:
+                options.on_start(scenario)
+            result = await play(scenario, session, options)
+            if options.on_done is not None:
+                options.on_done(result)
+            return result
 
     return list(await asyncio.gather(*(one(s) for s in scenarios)))
 
@@ -310,11 +327,22 @@ async def diagnose_url(
     return await _recorded(name, options, profile, run)
 
 
-async def reset_profile(user_data_dir: Path, origins: Sequence[str], session: BrowserSession) -> None:
-    """Delete cookies, cache and site data of a browser profile on disk."""
-    async with session.persistent_context(user_data_dir) as context:
-        page = context.pages[0] if context.pages else await context.new_page()
-        await reset_browser(context, page, origins)
+async def reset_profile(
+    user_data_dir: Path, hosts: Sequence[str], session: BrowserSession, *, all_sites: bool = False
+) -> int:
+    """Delete the cookies, cache storage and site data of ``hosts`` in a browser profile on disk.
+
+    Returns how many cookies were deleted; other sites' data is kept unless ``all_sites``.
+    """
+    try:
+        async with session.persistent_context(user_data_dir) as context:
+            page = context.pages[0] if context.pages else await context.new_page()
+            cookies = await reset_hosts(context, page, hosts, all_sites=all_sites)
+    except PlaywrightError as exc:
+        raise InfraError(f"the browser could not open the profile {user_data_dir}: {_first_line(exc)}") from exc
+    if not all_sites:  # the HTTP cache has no per-site clearing over CDP: done on disk, the browser closed
+        prune_http_cache(user_data_dir, [(urlsplit(h).hostname or h) if "://" in h else h for h in hosts])
+    return cookies
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,7 +7,13 @@ world to set the case up and never looks at ``expect`` to decide anything.
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
+import glob
 import re
+import types
+import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +26,12 @@ from .errors import UsageError
 from .outcomes import Verdict, catalog
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+# Limits checked before a scenario is parsed or validated: a scenario is a few
+# kilobytes, nested a few levels; anything far beyond is not a scenario.
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 40
+MAX_NODES = 100_000
+_GLOB = re.compile(r"[*?\[]")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
@@ -92,7 +104,8 @@ class Scenario(Strict):
     site: SiteConfig
     browser: BrowserSpec = Field(default_factory=BrowserSpec)
     credentials: CredentialsSpec
-    expect: Expect
+    # Optional: without it a run reports the verdict and counts as expected.
+    expect: Expect | None = None
 
     @model_validator(mode="after")
     def _history_needs_a_profile(self) -> Scenario:
@@ -120,23 +133,101 @@ class Scenario(Strict):
 def _field_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not re.fullmatch(r"[\w-]+", str(part)):
+            path += f"[{str(part)!r}]"  # a key with spaces or line breaks, shown as it is
+        else:
+            path += f".{part}" if path else str(part)
     return path or "(top level)"
 
 
+def _unwrap(annotation: Any) -> list[Any]:
+    """The model classes an annotation may hold (through ``X | None``, ``list[X]``, ``dict[str, X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, list, tuple, dict, typing.Annotated):
+        found: list[Any] = []
+        for arg in typing.get_args(annotation):
+            found += _unwrap(arg)
+        return found
+    return []
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a scenario may have at ``loc`` (a pydantic error location), for suggestions."""
+    models: list[Any] = [Scenario]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        nested: list[Any] = []
+        for model in models:
+            info = model.model_fields.get(part)
+            if info is not None:
+                nested += _unwrap(info.annotation)
+        models = nested
+    return sorted({name for model in models for name in model.model_fields})
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelled required key shows as an unknown key and a missing one: the
+    # unknown key, with its suggestion, is the one that explains both.
+    missing = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "missing"}
+    unknown = [e for e in errors if e["type"] == "extra_forbidden" and tuple(e["loc"][:-1]) in missing]
+    error = unknown[0] if unknown else errors[0]
     loc = tuple(error["loc"])
     if error["type"] == "extra_forbidden":
-        return f"{_field_path(loc)}: unknown key"
+        key = str(loc[-1]) if loc else ""
+        return f"{_field_path(loc)}: unknown key{_did_you_mean(key, _keys_at(loc[:-1]))}"
     if error["type"] == "missing":
         return f"{_field_path(loc)}: required key is missing"
     message = error["msg"].removeprefix("Value error, ")
     return f"{_field_path(loc)}: {message}" if loc else message
 
 
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Reject input too large or too deeply nested before the YAML is built (its builder recurses)."""
+    if len(text) > MAX_BYTES:
+        raise UsageError(f"{source}: larger than {MAX_BYTES // 1_000_000} MB, not a scenario")
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else 0
+                raise UsageError(f"{source}: line {line} nested deeper than {MAX_DEPTH} levels, not a scenario")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_size(data: Any, source: str) -> None:
+    """Aliases can make a small file a huge document: count its nodes as they expand, up to a limit."""
+    stack, count = [data], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise UsageError(f"{source}: more than {MAX_NODES} values (aliases included), not a scenario")
+        if isinstance(node, dict):
+            stack += node.keys()
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+
+
 def parse_scenario(text: str, source: str) -> Scenario:
     try:
+        _check_shape(text, source)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -145,10 +236,22 @@ def parse_scenario(text: str, source: str) -> Scenario:
         raise UsageError(f"{source}:{where} {problem}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{source}: a scenario is a mapping of keys, got {type(data).__name__}")
+    _check_size(data, source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise UsageError(f"{source}: {_first_error(exc)}") from None
+        raise UsageError(f"{source}: {_one_line(_first_error(exc))}") from None
+
+
+def names(directory: Path = SCENARIO_DIR) -> list[str]:
+    """The bundled scenarios' names, sorted."""
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def _unknown_name(name: str, directory: Path) -> UsageError:
+    close = difflib.get_close_matches(name, names(directory), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return UsageError(f"no scenario named {name!r}{hint} (see `probe list`)")
 
 
 def resolve(name_or_path: str, directory: Path = SCENARIO_DIR) -> Path:
@@ -158,22 +261,58 @@ def resolve(name_or_path: str, directory: Path = SCENARIO_DIR) -> Path:
             raise UsageError(f"no scenario file at {name_or_path}")
         return candidate
     path = directory / f"{name_or_path}.yaml"
-    if not path.is_file():
-        raise UsageError(f"no scenario named {name_or_path!r} (see `probe list`)")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name_or_path) or not path.is_file():
+        raise _unknown_name(name_or_path, directory)
     return path
 
 
-def load_scenario(name_or_path: str, directory: Path = SCENARIO_DIR) -> Scenario:
-    path = resolve(name_or_path, directory)
+def select(patterns: Iterable[str], directory: Path = SCENARIO_DIR) -> list[Path]:
+    """Scenario files for names, paths and globs (``otp_*``), in order, each once."""
+    chosen: list[Path] = []
+    for pattern in patterns:
+        if _GLOB.search(pattern) and "/" not in pattern and not pattern.endswith((".yaml", ".yml")):
+            found = [directory / f"{n}.yaml" for n in names(directory) if fnmatch.fnmatchcase(n, pattern)]
+            if not found:
+                raise UsageError(f"no scenario matches {pattern!r} (see `probe list`)")
+        elif _GLOB.search(pattern):
+            found = sorted(Path(p) for p in glob.glob(pattern) if Path(p).is_file())
+            if not found:
+                raise UsageError(f"no scenario file matches {pattern!r}")
+        else:
+            found = [resolve(pattern, directory)]
+        chosen += [p for p in found if p not in chosen]
+    return chosen
+
+
+def read_text(path: Path) -> str:
+    """A scenario file's text, read no further than the size limit."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
-    return parse_scenario(text, str(path))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_BYTES // 1_000_000} MB, not a scenario")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+
+
+def load_path(path: Path) -> Scenario:
+    return parse_scenario(read_text(path), str(path))
+
+
+def load_scenario(name_or_path: str, directory: Path = SCENARIO_DIR) -> Scenario:
+    return load_path(resolve(name_or_path, directory))
+
+
+def load_many(patterns: Iterable[str], directory: Path = SCENARIO_DIR) -> list[Scenario]:
+    return [load_path(p) for p in select(patterns, directory)]
 
 
 def all_scenarios(directory: Path = SCENARIO_DIR) -> list[Scenario]:
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
         raise UsageError(f"no scenarios in {directory}")
-    return [load_scenario(str(p), directory) for p in paths]
+    return [load_path(p) for p in paths]

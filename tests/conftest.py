@@ -22,6 +22,7 @@ from playwright.sync_api import Playwright
 from fixtures.mock_site import MockServer, SiteConfig
 from probe.browser import QUIET_ARGS, find_chromium
 from probe.profile import Profile, load_profile
+from probe.signals import PageSignals
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -47,6 +48,18 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion on its own thread and event loop."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_state_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The probe's state folder (one-time code steps) in a temporary place, for every test and subprocess."""
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +114,32 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+class FakeClock:
+    """A clock and a sleep that only move when the code under test sleeps."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def sign_in_signals(**overrides: object) -> PageSignals:
+    """What the probe read off a Japanese email page; ``overrides`` change any field."""
+    base: dict[str, object] = {
+        "url": "http://sellercentral.amazon.co.jp.localhost/ap/signin",
+        "host": "sellercentral.amazon.co.jp",
+        "path": "/ap/signin",
+        "status": 200,
+        "title": "Amazonログイン",
+        "ids": frozenset({"ap_email", "continue"}),
+        "regions": {},
+    }
+    return PageSignals(**{**base, **overrides})  # type: ignore[arg-type]

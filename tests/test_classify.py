@@ -10,7 +10,7 @@ from probe.outcomes import Verdict
 from probe.profile import Profile
 from probe.signals import Event, PageSignals, read_page_script, signals_from
 
-from .conftest import PAGES
+from .conftest import PAGES, sign_in_signals
 
 JP = "http://sellercentral.amazon.co.jp.localhost"
 US = "http://sellercentral.amazon.com.localhost"
@@ -56,7 +56,9 @@ def test_page_kinds_of_the_sign_in_flow(page: Page, profile: Profile, name: str,
         ("jp_email_unknown.html", f"{JP}/ap/signin", Verdict.CREDENTIALS_INVALID, "email_unknown",
          "アカウントが見つかりません"),
         ("jp_mfa_invalid.html", f"{JP}/ap/mfa", Verdict.OTP_REJECTED, "otp_invalid", "ワンタイムパスワード"),
-        ("jp_password_captcha.html", f"{JP}/ap/signin", Verdict.CAPTCHA_CHALLENGE, "captcha_required", ""),
+        # The password error and the captcha it brought: the password is the cause.
+        ("jp_password_captcha.html", f"{JP}/ap/signin", Verdict.CREDENTIALS_INVALID, "password_incorrect",
+         "パスワードが正しくありません"),
         ("us_email_unknown.html", f"{US}/ap/signin", Verdict.WRONG_MARKETPLACE, "sign_in_on_other_marketplace",
          "sellercentral.amazon.com"),
         ("jp_home.html", f"{JP}/home", Verdict.OK, "reached_home", ""),
@@ -86,17 +88,7 @@ def test_the_host_not_the_text_decides_wrong_marketplace(page: Page, profile: Pr
     assert on_us.verdict is Verdict.WRONG_MARKETPLACE
 
 
-def signals(**overrides: object) -> PageSignals:
-    base: dict[str, object] = {
-        "url": f"{JP}/ap/signin",
-        "host": "sellercentral.amazon.co.jp",
-        "path": "/ap/signin",
-        "status": 200,
-        "title": "Amazonログイン",
-        "ids": frozenset({"ap_email", "continue"}),
-        "regions": {},
-    }
-    return PageSignals(**{**base, **overrides})  # type: ignore[arg-type]
+signals = sign_in_signals
 
 
 def test_sign_in_loop_event_means_stale_browser_data_with_experiments(profile: Profile) -> None:

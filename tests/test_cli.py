@@ -134,7 +134,8 @@ def test_no_browser_is_exit_3_with_one_line(tmp_path: Path) -> None:
 def test_list_names_every_scenario_with_its_expected_verdict() -> None:
     done = run_cli("list")
     assert done.returncode == 0
-    lines = done.stdout.splitlines()
+    header, *lines = done.stdout.splitlines()
+    assert header.split()[:3] == ["NAME", "EXPECTED", "VERDICT"]
     assert len(lines) == len(list(SCENARIO_DIR.glob("*.yaml")))
     assert any(line.split()[:2] == ["cookies", "stale_browser_data"] for line in lines)
 
@@ -148,7 +149,7 @@ def in_process(*argv: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("run",), "one of the arguments --scenario --all is required"),
+        (("run",), "one of --scenario, --all or -k is required"),
         (("run", "--scenario", "ok", "--workers", "0"), "must be 1 or more"),
         (("run", "--scenario", "no_such_case"), "no scenario named 'no_such_case'"),
         (("frobnicate",), "invalid choice"),

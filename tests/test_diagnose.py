@@ -10,6 +10,7 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -61,6 +62,14 @@ def served_mock() -> Iterator[ServedMock]:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The probe's state folder (the codes it used) in a temporary place, never the user's."""
+    home = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    return home
 
 
 def account(**changes: object) -> dict[str, object]:
@@ -126,3 +135,17 @@ def test_diagnose_rejects_a_url_without_a_host() -> None:
     done = run_cli("diagnose", "--url", "sellercentral.amazon.co.jp", env={"PROBE_EMAIL": "a", "PROBE_PASSWORD": "b"})
     assert done.returncode == 2
     assert "--url needs an http(s) URL" in done.stderr
+
+
+def test_two_diagnose_runs_back_to_back_both_sign_in(served_mock: ServedMock, state_home: Path) -> None:
+    """The second run does not type the code the first one used: it takes the next one."""
+    served_mock.put_state(account())
+    for _ in range(2):
+        done = diagnose(served_mock)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert json.loads(done.stdout)["verdict"] == "ok"
+    folder = state_home / "probe"
+    assert folder.stat().st_mode & 0o777 == 0o700
+    kept = (folder / "otp-steps.json").read_text(encoding="utf-8")
+    assert EMAIL not in kept
+    assert len(json.loads(kept)) == 1

@@ -6,20 +6,7 @@ import pyotp
 
 from probe.otp import OtpSource
 
-from .conftest import TOTP_SECRET, run_async
-
-
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from .conftest import TOTP_SECRET, FakeClock, run_async
 
 
 def codes(source: OtpSource, n: int) -> list[str]:

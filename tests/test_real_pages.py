@@ -64,7 +64,8 @@ CASES = [
     Case("jp_password_incorrect.html", f"{JP}/ap/signin", "password", Verdict.CREDENTIALS_INVALID,
          "password_incorrect"),
     Case("jp_password_reworded.html", f"{JP}/ap/signin", "password", Verdict.UNRECOGNIZED, "unrecognized"),
-    Case("jp_password_captcha.html", f"{JP}/ap/signin", "captcha", Verdict.CAPTCHA_CHALLENGE, "captcha_required"),
+    # The password error and a captcha on one page: the refused password is the cause, the captcha secondary.
+    Case("jp_password_captcha.html", f"{JP}/ap/signin", "captcha", Verdict.CREDENTIALS_INVALID, "password_incorrect"),
     # The unified entry.
     Case("jp_unified.html", f"{JP}/ax/claim/signin{SIGN_IN_QUERY}", "claim"),
     Case("en_unified.html", f"{US}/ax/claim/signin", "claim"),

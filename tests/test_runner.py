@@ -71,5 +71,9 @@ def test_reset_command_needs_an_existing_profile(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "no browser profile folder" in done.stderr
     done = run_cli("reset", "--profile", str(tmp_path))
+    assert done.returncode == 2
+    assert "is not a Chromium profile" in done.stderr
+    (tmp_path / "Local State").write_text("{}")
+    done = run_cli("reset", "--profile", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert "cleared cookies, cache and site data" in done.stdout
+    assert "cleared cookies (0), cache and site data" in done.stdout
