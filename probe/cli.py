@@ -22,7 +22,7 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 import pyotp
@@ -33,14 +33,17 @@ from . import log as probe_log
 from .browser import DEVICES, BrowserSession
 from .diagnosis import RetryPolicy
 from .errors import InfraError, UsageError
+from .evidence import make_private_dir
 from .flow import Credentials
 from .otp import OtpSource
 from .profile import load_profile
 from .remedies import SIGN_IN_HOSTS
 from .report import Result, junit_xml, many_to_json, render_many, render_text, to_json
-from .runner import RunOptions, diagnose_url, play, play_all, reset_profile
+from .runner import RunOptions, diagnose_url, reset_profile
 from .saved import classify_saved, load_saved
-from .scenarios import Scenario, all_scenarios, load_many, load_scenario
+
+if TYPE_CHECKING:
+    from .scenarios import Scenario
 
 T = TypeVar("T")
 
@@ -374,7 +377,7 @@ def _check_out(path: Path, flag: str = "--out") -> None:
     if blocker is not None:
         raise UsageError(f"{flag} {path}: {blocker} is a file, not a folder")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path)  # what the probe creates is mode 0700
         with tempfile.TemporaryDirectory(dir=path, prefix=".probe-check-"):
             pass
     except OSError as exc:
@@ -493,6 +496,8 @@ class Progress:
 
 def _select(args: argparse.Namespace) -> tuple[list[Scenario], bool]:
     """The scenarios to run, and whether the output is the many-scenario form."""
+    from .scenarios import all_scenarios, load_many
+
     if not (args.all or args.scenario or args.keyword is not None):
         raise UsageError("one of --scenario, --all or -k is required")
     scenarios = load_many(args.scenario) if args.scenario else all_scenarios()
@@ -572,6 +577,8 @@ def _interruptible(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def _run(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .harness import play, play_all
+
     # Input and output places are checked before anything starts, so a mistake costs nothing.
     scenarios, many = _select(args)
     if args.junit is not None:
@@ -802,6 +809,8 @@ def _reset(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 
 def _list(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .scenarios import all_scenarios
+
     scenarios = all_scenarios()
     if args.keyword is not None:
         matches = keyword_matcher(args.keyword)
@@ -829,6 +838,8 @@ def _mock(args: argparse.Namespace, env: Environment) -> ExitStatus:
     import secrets
 
     from fixtures.mock_site import ADMIN_PREFIX, JP, US, MockServer
+
+    from .scenarios import load_scenario
 
     scenario = load_scenario(args.scenario or "ok")
     token = secrets.token_urlsafe(24)

@@ -39,7 +39,7 @@ from .signals import PageSignals
 log = structlog.get_logger("probe.diagnosis")
 
 Sleep = Callable[[float], Awaitable[None]]
-Capture = Callable[[Page, str], Awaitable[None]]
+Capture = Callable[[Page, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,9 @@ class Diagnoser:
         self.origins |= {_origin(d.url) for d in attempt.documents}
         self.log.info("attempt", label=label, verdict=str(diagnosis.verdict), rule=diagnosis.rule)
         if self.capture is not None:
-            await self.capture(page, label)
+            shot = await self.capture(page, label)
+            if shot is not None:  # the file that holds it: an earlier one when the picture is the same
+                self.log.info("screenshot", label=label, file=shot)
         if self._page is not None and context is self.context:
             await self._page.close()
         if context is self.context:

@@ -424,8 +424,11 @@ class LoginDriver:
             self.log.info("no_remember_box", url=self.page.url)
         code = await self._code(by_sms)
         if code is None:
-            reason = "no text message with a new code arrived" if by_sms else "no authenticator seed or code"
-            self._event("otp_not_received", self.page.url, reason)
+            if by_sms:
+                self._event("otp_not_received", self.page.url, "no text message with a new code arrived")
+            else:
+                # The authenticator app's code: nothing was sent, the probe has no seed to make one.
+                self._event("otp_no_seed", self.page.url, "no authenticator seed (PROBE_TOTP_SECRET) or code")
             return False
         await self._use("code", box.fill(code, timeout=self.options.action_timeout_ms))
         if remember is not None:

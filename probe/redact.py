@@ -4,18 +4,27 @@ Every password, OTP code, TOTP seed and session cookie value the probe handles
 is registered here. Logs and reports pass through ``redact``; artifacts are
 scanned afterwards with ``leaks`` so a secret that slipped through fails the
 run instead of being shared.
+
+Each run (a scenario played, a live diagnosis, a saved page classified) has
+its own registry, held in a context variable: asyncio tasks started inside a
+run inherit it, and many runs in one process never share their secrets.
+``SECRETS`` always means the current run's registry.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import html
 import json
 import re
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote, quote_plus
 
 MASK = "[REDACTED]"
@@ -29,10 +38,14 @@ def _variants(value: str) -> set[str]:
 
 
 class Redactor:
-    def __init__(self) -> None:
+    """A set of secrets; with a ``parent``, the parent's secrets are masked too (never added to)."""
+
+    def __init__(self, parent: Redactor | None = None) -> None:
         self._lock = threading.Lock()
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._parent = parent
+        self._parent_size = -1
 
     def add(self, *values: str | None) -> None:
         with self._lock:
@@ -41,16 +54,35 @@ class Redactor:
                     self._values |= _variants(value)
             self._pattern = None
 
+    def clear(self) -> None:
+        """Forget every secret this registry learnt (not its parent's)."""
+        with self._lock:
+            self._values = set()
+            self._pattern = None
+
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._all())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._all()
+
+    def _all(self) -> set[str]:
+        inherited = self._parent._all() if self._parent is not None else set()
+        with self._lock:
+            return self._values | inherited
 
     def _compiled(self) -> re.Pattern[str] | None:
+        inherited = self._parent._all() if self._parent is not None else set()
         with self._lock:
-            if self._pattern is None and self._values:
+            if len(inherited) != self._parent_size:  # the parent learnt a secret since (it only grows)
+                self._parent_size = len(inherited)
+                self._pattern = None
+            values = self._values | inherited
+            if self._pattern is None and values:
                 # Longest first, and digits-only secrets (OTP codes) only where
                 # they stand alone, so a timestamp is not mistaken for one.
                 parts = []
-                for value in sorted(self._values, key=len, reverse=True):
+                for value in sorted(values, key=len, reverse=True):
                     escaped = re.escape(value)
                     parts.append(rf"(?<!\d){escaped}(?!\d)" if value.isdigit() else escaped)
                 self._pattern = re.compile("|".join(parts))
@@ -94,6 +126,85 @@ def _contents(file: Path) -> Iterator[bytes]:
         yield file.read_bytes()
 
 
-# One store for the whole process: the log processor and every run share it,
-# so a secret registered anywhere is masked everywhere.
-SECRETS = Redactor()
+# Secrets registered outside any run (credentials read before a run starts, ...).
+_PROCESS = Redactor()
+_CURRENT: ContextVar[Redactor] = ContextVar("probe_secrets", default=_PROCESS)
+
+
+def forget_process_secrets() -> None:
+    """Forget what was registered outside any run: for a long-lived process (a test session)
+    whose earlier, finished work must not mask or flag text in later work."""
+    _PROCESS.clear()
+
+
+def current() -> Redactor:
+    """The registry of the run this code belongs to (the process's outside any run)."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def run_secrets() -> Iterator[Redactor]:
+    """A registry for one run: what it learns stays in it and is gone after the run.
+
+    It masks what the enclosing registry already holds (a password read before
+    the run started), but a secret registered inside never reaches another run.
+    """
+    registry = Redactor(parent=current())
+    token = _CURRENT.set(registry)
+    try:
+        yield registry
+    finally:
+        _CURRENT.reset(token)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def own_secrets(run: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Make each call of the coroutine function ``run`` a run with its own secret registry.
+
+    A dataclass it returns (a result) leaves the run redacted: the registry that
+    knows the run's secrets is gone once the run is over.
+    """
+
+    @functools.wraps(run)
+    async def scoped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with run_secrets() as registry:
+            return _redacted(await run(*args, **kwargs), registry)
+
+    return scoped
+
+
+def _redacted(value: R, registry: Redactor) -> R:
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return value
+    changes = {
+        f.name: registry.redact_obj(getattr(value, f.name))
+        for f in dataclasses.fields(value)
+        if f.init and isinstance(getattr(value, f.name), str | list | dict)
+    }
+    return dataclasses.replace(value, **changes)
+
+
+class _CurrentRun(Redactor):
+    """``SECRETS``: every call goes to the current run's registry."""
+
+    def add(self, *values: str | None) -> None:
+        current().add(*values)
+
+    def __len__(self) -> int:
+        return len(current())
+
+    def __contains__(self, value: object) -> bool:
+        return value in current()
+
+    def _all(self) -> set[str]:
+        return current()._all()
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        return current()._compiled()
+
+
+# The log processor, the reports and every run use this one name.
+SECRETS: Redactor = _CurrentRun()

@@ -50,7 +50,7 @@ from .classify import Diagnosis, classify
 from .errors import InfraError, UsageError
 from .outcomes import Verdict, catalog
 from .profile import Profile, load_profile
-from .redact import MASK, SECRETS, Redactor
+from .redact import MASK, SECRETS, Redactor, own_secrets
 from .report import Result
 from .signals import Event, PageSignals, read_page
 
@@ -599,6 +599,7 @@ def saved_result(saved: SavedPage, diagnosis: Diagnosis, duration_s: float) -> R
     )
 
 
+@own_secrets
 async def classify_saved(saved: SavedPage, session: BrowserSession, profile: Profile | None = None) -> Result:
     """The verdict for a page a customer saved, or the sign-in a HAR recorded."""
     profile = profile or load_profile()

@@ -100,7 +100,7 @@ class Scenario(Strict):
     description: str = ""
     start: str = "sellercentral.amazon.co.jp"
     start_path: str = Field(default="/", pattern=r"^/")
-    network: Literal["ok", "refused", "reset", "dns_failure"] = "ok"
+    network: Literal["ok", "refused", "reset", "dns_failure", "timeout", "tls_failure"] = "ok"
     site: SiteConfig
     browser: BrowserSpec = Field(default_factory=BrowserSpec)
     credentials: CredentialsSpec

@@ -22,6 +22,7 @@ from playwright.sync_api import Playwright
 from fixtures.mock_site import MockServer, SiteConfig
 from probe.browser import QUIET_ARGS, find_chromium
 from probe.profile import Profile, load_profile
+from probe.redact import forget_process_secrets
 from probe.signals import PageSignals
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +61,17 @@ def _own_state_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         os.environ.pop("XDG_STATE_HOME", None)
     else:
         os.environ["XDG_STATE_HOME"] = before
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _secrets_of_this_module_only() -> Iterator[None]:
+    """Secrets registered outside a run stay with the test module that registered them.
+
+    Otherwise one module's one-time codes and passwords would be masked in (and
+    flagged as leaks by) the artifacts of every module after it.
+    """
+    yield
+    forget_process_secrets()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ import pytest
 
 import fixtures.mock_site
 import probe.cli
+import probe.harness
 from probe import __version__
 from probe.cli import Environment, ExitStatus, build_parser, keyword_matcher, main, paint
 from probe.errors import InfraError, UsageError
@@ -241,7 +242,7 @@ def fake_runner(monkeypatch: pytest.MonkeyPatch, finish: int, then: BaseExceptio
         return done
 
     monkeypatch.setattr(probe.cli, "BrowserSession", FakeSession)
-    monkeypatch.setattr(probe.cli, "play_all", play_all)
+    monkeypatch.setattr(probe.harness, "play_all", play_all)
     return started
 
 
@@ -366,7 +367,7 @@ def test_a_scenario_without_expect_reports_its_verdict_and_exits_0(
         )  # fmt: skip
 
     monkeypatch.setattr(probe.cli, "BrowserSession", FakeSession)
-    monkeypatch.setattr(probe.cli, "play", play)
+    monkeypatch.setattr(probe.harness, "play", play)
     code, out, _ = in_process("run", "--scenario", str(bare))
     assert code == ExitStatus.OK
     assert seen[0].expect is None

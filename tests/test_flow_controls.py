@@ -16,8 +16,8 @@ from fixtures.mock_site import MockServer
 from probe.browser import BrowserSession
 from probe.classify import page_kind
 from probe.flow import DriverOptions, LoginDriver, count_controls
+from probe.harness import MAIL_HOST, credentials_for
 from probe.profile import load_profile
-from probe.runner import MAIL_HOST, credentials_for
 from probe.scenarios import load_scenario
 from probe.signals import PageSignals
 

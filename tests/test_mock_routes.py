@@ -300,3 +300,16 @@ def test_admin_api_needs_the_token_and_replaces_the_state() -> None:
 
 def test_admin_api_is_off_without_a_token() -> None:
     assert client().put("/__mock__/state", json={}).status_code == 404
+
+
+def test_wrong_codes_count_toward_the_lock_and_a_right_password_does_not_wipe_them() -> None:
+    config = SiteConfig.model_validate({**site_config().model_dump(), "lock_after": 3})
+    c = client(config)
+    for _ in range(2):
+        refused = enter_otp(c, to_mfa(c), "000000")
+        assert refused.status_code == 200
+        assert "ワンタイムパスワード（OTP）は無効です" in error_text(refused.text)
+    locked = enter_otp(c, to_mfa(c), "000000")
+    assert "ロックされています" in locked.text
+    again = enter_password(c)  # the right password, on a locked account
+    assert "ロックされています" in again.text

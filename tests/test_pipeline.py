@@ -13,11 +13,12 @@ from probe.browser import BrowserSession
 from probe.classify import Diagnosis, classify
 from probe.diagnosis import EXPERIMENTS, Attempts, Outcome, classification, hinted
 from probe.flow import Attempt, Credentials
+from probe.harness import play
 from probe.outcomes import EXPERIMENTS as REGISTRY
 from probe.outcomes import Verdict, _parse_catalog, catalog
 from probe.profile import Profile, parse_profile
 from probe.report import Result, render_text
-from probe.runner import RunOptions, play
+from probe.runner import RunOptions
 from probe.scenarios import load_scenario
 from probe.signals import PageSignals
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from probe.browser import BrowserSession
+from probe.harness import play
 from probe.outcomes import Verdict
 from probe.report import Result
-from probe.runner import RunOptions, play, reset_profile
+from probe.runner import RunOptions, reset_profile
 from probe.scenarios import Scenario, load_scenario
 
 from .conftest import run_async, run_cli

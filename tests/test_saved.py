@@ -26,10 +26,10 @@ from probe.cli import Environment, ExitStatus, main
 from probe.diagnosis import Target
 from probe.errors import UsageError
 from probe.flow import Credentials, LoginDriver
+from probe.harness import plant_cookies
 from probe.otp import OtpSource
 from probe.profile import load_profile
 from probe.redact import Redactor
-from probe.runner import plant_cookies
 from probe.saved import Document, har_events, load_saved
 from probe.scenarios import CookieSpec, load_scenario
 
