@@ -948,9 +948,24 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except RecursionError:
         env.stderr.write("probe: error: the input is nested too deeply\n")
         return ExitStatus.USAGE
+    except BrokenPipeError:
+        # The reader went away (`probe list | head`): what it wanted it got; say nothing more.
+        _silence_stdout(env)
+        return ExitStatus.OK
     except Exception as exc:
         # A bug of the probe: one line, and the traceback only when asked for (-vv).
         if verbose >= 2:
             traceback.print_exc(file=env.stderr)
         env.stderr.write(f"probe: failed: internal error: {type(exc).__name__}: {exc} (run with -vv for details)\n")
         return ExitStatus.INFRA
+
+
+def _silence_stdout(env: Environment) -> None:
+    """Point a closed standard output at /dev/null, so Python's own flush at exit stays quiet."""
+    if env.stdout is not sys.stdout:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
