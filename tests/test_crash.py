@@ -21,9 +21,14 @@ def test_a_browser_closed_under_a_run_is_an_infrastructure_failure() -> None:
             assert session.browser is not None
             # device_desktop_broken takes several sign-ins: the browser goes away in the middle of them.
             run = asyncio.create_task(play(load_scenario("device_desktop_broken"), session, RunOptions()))
-            await asyncio.sleep(2.0)
+            browser = session.browser
+            # Close it as soon as the run's first page has loaded something from the mock.
+            for _ in range(600):
+                if any(p.url.startswith("http") for c in browser.contexts for p in c.pages) or run.done():
+                    break
+                await asyncio.sleep(0.05)
             assert not run.done(), "the scenario ended before the browser could be closed under it"
-            await session.browser.close()
+            await browser.close()
             await run
 
     with pytest.raises(InfraError) as failure:

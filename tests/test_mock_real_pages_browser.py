@@ -154,7 +154,9 @@ def test_waf_challenge_under_the_fault_never_clears(page: Page, mock: MockServer
     with page.expect_navigation():  # the solved token, and the reload that carries it
         page.goto(mock.url(JP, "/ap/signin"))
     expect(page.locator("#challenge-container")).to_have_text("ブラウザを確認しています…")
-    page.wait_for_timeout(1000)  # no further reload comes
+    # The reload carried the solved token and the layer refused it: that page's script stops
+    # before it schedules another reload.
+    page.wait_for_function("window.gokuProps && window.gokuProps.refused === true")
     expect(page.locator("#challenge-container")).to_have_text("ブラウザを確認しています…")
     expect(page.locator("#ap_email")).to_have_count(0)
     assert any(c["name"] == "aws-waf-token" for c in page.context.cookies())
