@@ -50,6 +50,8 @@ class Diagnosis:
     # Every rule that matched the page, the deciding one first, and why it decides.
     matched: tuple[str, ...] = ()
     why: str = ""
+    # ``detail`` in Japanese, for the seller.
+    detail_ja: str = ""
 
 
 def _fold(text: str) -> str:
@@ -133,10 +135,12 @@ def match_rule(rule: Rule, page: PageSignals | None, events: Sequence[Event], pr
     if evidence is None:
         return None
     group = profile.experiments.get(rule.experiments) if rule.experiments else None
-    detail = rule.detail
+    detail, detail_ja = rule.detail, rule.detail_ja
     if rule.verdict is Verdict.UNRECOGNIZED:
         # The probe's own failure: say which control, then what the page showed.
-        detail = " ".join([detail, *(e.text for e in evidence if e.signal.startswith("event:") and e.text)])
+        said = [e.text for e in evidence if e.signal.startswith("event:") and e.text]
+        detail = " ".join([detail, *said])
+        detail_ja = " ".join([detail_ja, *said])
         evidence += seen(page)
     return Diagnosis(
         rule.verdict,
@@ -147,6 +151,7 @@ def match_rule(rule: Rule, page: PageSignals | None, events: Sequence[Event], pr
         group.if_unfixed if group else None,
         rule.investigate,
         rule.remedy,
+        detail_ja=detail_ja,
     )
 
 
@@ -164,7 +169,13 @@ def classify(page: PageSignals | None, events: Sequence[Event], profile: Profile
     kind = page_kind(page, profile) if page is not None else None
     if kind is not None and kind.action == "done":
         evidence = _all_hold(kind.all, "reached_home", page, (), profile)
-        return Diagnosis(Verdict.OK, "reached_home", "Reached a signed-in Seller Central page.", tuple(evidence or ()))
+        return Diagnosis(
+            Verdict.OK,
+            "reached_home",
+            "Reached a signed-in Seller Central page.",
+            tuple(evidence or ()),
+            detail_ja="ログイン後のセラーセントラルの画面に到達しました。",
+        )
     diagnosis = unrecognized(page, events, kind.kind if kind is not None else None)
     return _with_browser_experiments(diagnosis, page, kind, profile)
 
@@ -229,14 +240,19 @@ def unrecognized(page: PageSignals | None, events: Sequence[Event], kind: str | 
     evidence: list[Evidence] = [Evidence("unrecognized", f"event:{e.name}", e.url, None, e.detail) for e in events]
     if page is None:
         return Diagnosis(
-            Verdict.UNRECOGNIZED, "unrecognized", "No page was shown and no rule explains why.", tuple(evidence)
+            Verdict.UNRECOGNIZED,
+            "unrecognized",
+            "No page was shown and no rule explains why.",
+            tuple(evidence),
+            detail_ja="ページが表示されず、その理由を説明できるルールもありません。",
         )
     evidence += seen(page)
+    shown = page.title or page.path
     if kind is not None:
         # A step of the sign-in the probe knows, with nothing on it that says what went wrong.
-        detail = (
-            f"The sign-in stopped on the {kind} page ({page.title or page.path!r}) with no message a rule explains."
-        )
+        detail = f"The sign-in stopped on the {kind} page ({shown!r}) with no message a rule explains."
+        detail_ja = f"ログインは既知の画面（{kind}: {shown!r}）で止まり、ルールで説明できるメッセージはありません。"
     else:
-        detail = f"The sign-in stopped on a page no rule explains: {page.title or page.path!r}."
-    return Diagnosis(Verdict.UNRECOGNIZED, "unrecognized", detail, tuple(evidence))
+        detail = f"The sign-in stopped on a page no rule explains: {shown!r}."
+        detail_ja = f"ログインは、どのルールでも説明できない画面で止まりました: {shown!r}。"
+    return Diagnosis(Verdict.UNRECOGNIZED, "unrecognized", detail, tuple(evidence), detail_ja=detail_ja)

@@ -69,7 +69,8 @@ class Environment:
 EXIT_CODES = """\
 exit codes:
   0  as expected (run), signed in (diagnose, classify), done
-  1  a verdict differs from its expectation, or the sign-in failed
+  1  a verdict differs from its expectation, or the sign-in failed;
+     reproduce: the likeliest cause was not reproduced; search: no scenario matched
   2  bad input: a usage error, a bad scenario or file (one line on stderr)
   3  the probe's own failure: no browser, the mock did not start
 """
@@ -84,6 +85,7 @@ MAIN_EXAMPLES = """\
   probe run --scenario cookies               play one against the bundled mock
   probe run --all --junit report.xml         every scenario, JUnit XML for CI
   probe diagnose --url https://sellercentral.amazon.co.jp/
+  probe reproduce case.yaml --html case.html a seller's report: causes, reproduction, reply
   probe help run                             the options of one command
 
 Without a command, probe prints this help on stderr and exits with 2.
@@ -114,6 +116,21 @@ RESET_EXAMPLES = """\
 LIST_EXAMPLES = """\
   probe list
   probe list -k otp --json
+"""
+REPRODUCE_EXAMPLES = """\
+  probe reproduce case.yaml                  ranked causes, reproductions on the mock, a reply draft
+  probe reproduce case.yaml --html case.html a case page to read and forward (screenshots inside)
+  probe reproduce case.yaml --json --out evidence/
+  probe reproduce case.yaml --no-run         rank and draft only; no browser unless files are attached
+
+case.yaml holds what the seller said, for example:
+  says: スマホからは入れましたが、PCだとログイン画面に戻されます
+  seen: セッションの有効期限が切れました
+  device: desktop
+"""
+SEARCH_EXAMPLES = """\
+  probe search コードが届かない
+  probe search "logged in on my phone but not on the PC" --json
 """
 MOCK_EXAMPLES = """\
   probe mock                                 on port 8000, the accounts of scenario ok
@@ -266,6 +283,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--all-sites", action="store_true", help="every site's cookies, the whole cache, and site data (asks first)"
     )
     reset.add_argument("--yes", action="store_true", help="do not ask before --all-sites")
+
+    reproduce = command(
+        "reproduce",
+        "support mode: a seller's report in; ranked causes, reproductions and a reply draft out",
+        REPRODUCE_EXAMPLES,
+    )
+    reproduce.add_argument("report", metavar="REPORT", type=Path, help="the seller's report (YAML or JSON)")
+    reproduce.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    reproduce.add_argument("--out", metavar="DIR", type=Path, help="keep the reproductions' artifacts here")
+    reproduce.add_argument("--html", metavar="FILE", type=Path, help="write a self-contained case page here")
+    reproduce.add_argument("--no-run", action="store_true", help="rank and draft the reply without reproducing")
+    reproduce.add_argument(
+        "--workers", metavar="N", type=_positive, default=2, help="reproductions at a time (default 2)"
+    )
+    reproduce.add_argument("--headed", action="store_true", help="show the browser window")
+
+    search = command("search", "the bundled scenarios ranked for a phrase", SEARCH_EXAMPLES)
+    search.add_argument("words", metavar="WORDS", nargs="+", help="what the seller said, in Japanese or English")
+    search.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    search.add_argument("--limit", metavar="N", type=_positive, default=10, help="at most N scenarios (default 10)")
 
     listing = command("list", "list the bundled scenarios", LIST_EXAMPLES)
     listing.add_argument("-k", metavar="EXPR", dest="keyword", help="only scenarios whose name matches")
@@ -808,6 +845,85 @@ def _reset(args: argparse.Namespace, env: Environment) -> ExitStatus:
     return ExitStatus.OK
 
 
+def _check_html(path: Path) -> None:
+    if path.is_dir():
+        raise UsageError(f"--html {path}: is a folder; name a file, such as {path / 'case.html'}")
+    blocker = _file_ancestor(path.parent)
+    if blocker is not None:
+        raise UsageError(f"--html {path}: {blocker} is a file, not a folder")
+    if not path.parent.exists():
+        raise UsageError(f"--html {path}: no folder {path.parent}")
+
+
+def _reproduce(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .support.casepage import render_case_page
+    from .support.report import load_report
+    from .support.reproduce import Case, classify_attachments, rank_only, render_case, reproduce
+
+    # The report, its attachments and the output places are checked before a browser starts.
+    loaded = load_report(args.report)
+    if args.html is not None:
+        _check_html(args.html)
+    if args.out is not None:
+        _check_out(args.out)
+    for path in loaded.attachment_paths():
+        load_saved(path)
+
+    def finish(case: Case) -> ExitStatus:
+        if args.html is not None:
+            _write_atomic(args.html, render_case_page(loaded.report, case.candidates, case.questions, case.reply))
+        text = json.dumps(case.to_dict(), ensure_ascii=False, indent=2) if args.json else render_case(case)
+        env.stdout.write(text + "\n")
+        top = case.candidates[0] if case.candidates else None
+        return ExitStatus.MISMATCH if top is not None and top.reproduced is False else ExitStatus.OK
+
+    if args.no_run and not loaded.report.attachments:
+        return finish(rank_only(loaded))
+
+    async def run(out: Path | None) -> Case:
+        async with BrowserSession(headed=args.headed, env=env.env) as session:
+            if args.no_run:
+                return rank_only(loaded, await classify_attachments(loaded, session))
+            return await reproduce(loaded, session, out=out, workers=args.workers)
+
+    if args.out is None and args.html is not None and not args.no_run:
+        # The case page embeds the screenshots: they live in a scratch folder until it is written.
+        with tempfile.TemporaryDirectory(prefix="probe-case-") as scratch:
+            return finish(_interruptible(lambda: run(Path(scratch))))
+    return finish(_interruptible(lambda: run(args.out)))
+
+
+def _search(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .support.search import search
+
+    words = " ".join(args.words).strip()
+    if not words:
+        raise UsageError("search: give some words, such as: probe search コードが届かない")
+    hits = search(words, limit=args.limit)
+    if args.json:
+        payload = {
+            "query": words,
+            "scenarios": [
+                {
+                    "name": h.scenario,
+                    "title": h.title,
+                    "score": round(h.score, 2),
+                    "verdict": h.verdict,
+                    "why": list(h.why),
+                }
+                for h in hits
+            ],
+        }
+        env.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    elif hits:
+        width = max(len(h.scenario) for h in hits)
+        for h in hits:
+            env.stdout.write(f"{h.score:5.1f}  {h.scenario:<{width}}  {h.title}\n")
+    else:
+        env.stderr.write(f"probe: no scenario matches {words!r}; see `probe list`\n")
+    return ExitStatus.OK if hits else ExitStatus.MISMATCH
+
+
 def _list(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from .scenarios import all_scenarios
 
@@ -929,6 +1045,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             "diagnose": lambda: _diagnose(args, env),
             "classify": lambda: _classify(args, env),
             "reset": lambda: _reset(args, env),
+            "reproduce": lambda: _reproduce(args, env),
+            "search": lambda: _search(args, env),
             "mock": lambda: _mock(args, env),
             "help": lambda: _help(parser, args.topic, env),
         }

@@ -100,11 +100,19 @@ class Finding:
     detail: str
     remedy: str | None
     evidence: tuple[Evidence, ...] = ()
+    detail_ja: str = ""
 
     @classmethod
     def of(cls, diagnosis: Diagnosis, remedy: str | None = None) -> Finding:
         default = diagnosis.remedy or catalog().info(diagnosis.verdict).remedy
-        return cls(diagnosis.verdict, diagnosis.rule, diagnosis.detail, remedy or default, diagnosis.evidence)
+        return cls(
+            diagnosis.verdict,
+            diagnosis.rule,
+            diagnosis.detail,
+            remedy or default,
+            diagnosis.evidence,
+            detail_ja=_ja(diagnosis),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         remedy = catalog().remedy(self.remedy) if self.remedy else None
@@ -112,6 +120,7 @@ class Finding:
             "verdict": self.verdict.value,
             "rule": self.rule,
             "detail": self.detail,
+            "detail_ja": self.detail_ja,
             "remedy": self.remedy,
             "remedy_text": {"ja": remedy.ja, "en": remedy.en} if remedy else None,
             "evidence": [e.to_dict() for e in self.evidence],
@@ -152,6 +161,8 @@ class Outcome:
     decided_by: str = "classification"
     trail: tuple[Step, ...] = ()
     secondary: tuple[Finding, ...] = ()
+    # ``detail`` in Japanese, for the seller.
+    detail_ja: str = ""
 
     def step(self, stage: str, note: str, *, decides: bool = False, **changes: Any) -> Outcome:
         """A copy changed by ``stage``, which says why; ``decides``: its finding now stands."""
@@ -288,6 +299,7 @@ class Diagnoser:
             verdict=investigation.verdict,
             rule=name,
             detail=investigation.detail,
+            detail_ja=investigation.detail_ja,
             remedy=catalog().info(investigation.verdict).remedy,
             evidence=(*outcome.evidence, Evidence(name, "mailbox", self.mailbox.url, None, found)),
         )
@@ -320,11 +332,16 @@ class Diagnoser:
                     remedy=name,
                     remedy_verified=True,
                     detail=f"{first.detail} After {name} the sign-in reached home.",
+                    detail_ja=f"{_ja(first)} {_tried_ja(name)}を試したところ、ログインできました。",
                     evidence=(*outcome.evidence, Evidence(f"remedy:{name}", "reached_home", url, None)),
                     final=attempt.final,
                 )
         tried = ", ".join(t.remedy for t in outcome.trials)
-        changes: dict[str, Any] = {"detail": f"{first.detail} Tried {tried}: none let the sign-in through."}
+        tried_ja = "、".join(_tried_ja(t.remedy) for t in outcome.trials)
+        changes: dict[str, Any] = {
+            "detail": f"{first.detail} Tried {tried}: none let the sign-in through.",
+            "detail_ja": f"{_ja(first)} {tried_ja}を試しましたが、どれでもログインできませんでした。",
+        }
         if first.if_unfixed is not None:
             changes |= {"verdict": first.if_unfixed, "remedy": catalog().info(first.if_unfixed).remedy}
         return outcome.step(
@@ -349,6 +366,9 @@ class Diagnoser:
             verdict=found.verdict,
             rule=found.rule,
             detail=f"After {name}, the site showed: {found.detail} (First seen: {first.detail})",
+            detail_ja=(
+                f"{_tried_ja(name)}を試したところ、別の問題が表示されました: {_ja(found)}（最初の問題: {_ja(first)}）"
+            ),
             remedy=found.remedy or catalog().info(found.verdict).remedy,
             remedy_verified=False,
             evidence=(*found.evidence, *outcome.evidence),
@@ -411,6 +431,31 @@ if set(EXPERIMENTS) != set(EXPERIMENT_NAMES):
     raise RuntimeError(f"experiments differ from the registry: {sorted(set(EXPERIMENTS) ^ set(EXPERIMENT_NAMES))}")
 
 
+# What each experiment did, in Japanese, for the composed ``detail_ja``.
+EXPERIMENTS_JA: dict[str, str] = {
+    "reset_cookies": "Cookieの削除",
+    "reset_cache": "キャッシュの削除",
+    "reset_storage": "サイトデータの削除",
+    "other_device": "別の端末でのログイン",
+    "use_jp_host": "日本のセラーセントラルでのログイン",
+    "fresh_code": "新しいコードでの再入力",
+    "other_otp_method": "別の方法で受け取ったコードの入力",
+    "wait_and_retry": "時間をおいての再試行",
+}
+if set(EXPERIMENTS_JA) != set(EXPERIMENTS):
+    raise RuntimeError(f"experiments without Japanese names: {sorted(set(EXPERIMENTS) ^ set(EXPERIMENTS_JA))}")
+
+
+def _tried_ja(name: str) -> str:
+    """An experiment in Japanese, its code name kept for support staff: Cookieの削除（reset_cookies）."""
+    return f"{EXPERIMENTS_JA.get(name, name)}（{name}）"
+
+
+def _ja(diagnosis: Diagnosis) -> str:
+    """A finding's Japanese detail; the English one when it has none."""
+    return diagnosis.detail_ja or diagnosis.detail
+
+
 # Rules that say the site found no account for the email: hints look at the email, not the password.
 EMAIL_RULES = frozenset({"email_unknown", "email_unknown_intent"})
 
@@ -434,6 +479,7 @@ def classification(attempts: Attempts) -> Outcome:
             "wait_and_retry",
             True,
             first,
+            detail_ja=f"一時的な障害: {n - 1}回失敗しました（{_ja(first)}）が、{n}回目でログインできました。",
             attempts=n,
             transient=True,
             final=final,
@@ -444,6 +490,7 @@ def classification(attempts: Attempts) -> Outcome:
     transient = False if catalog().info(last.verdict).retry else None
     persistent = transient is False and n > 1
     detail = last.detail + (f" Persistent: still failing after {n} attempts." if persistent else "")
+    detail_ja = _ja(last) + (f" 継続的な障害: {n}回試しても失敗しました。" if persistent else "")
     note = f"rule {last.rule} decides"
     if len(last.matched) > 1:
         note += f" (matched: {', '.join(last.matched)})"
@@ -457,6 +504,7 @@ def classification(attempts: Attempts) -> Outcome:
         remedy,
         False,
         last,
+        detail_ja=detail_ja,
         attempts=n,
         transient=transient,
         final=final,

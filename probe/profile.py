@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .outcomes import Verdict, catalog
 
+# Hiragana, katakana (with the prolonged sound mark) and CJK ideographs.
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
 SIGNAL_KINDS = ("id", "selector", "present", "meta", "path", "host", "event", "status", "region")
 
 # What the driver types into or clicks is always looked up inside its form:
@@ -94,6 +97,8 @@ class Rule(Strict):
     name: str
     verdict: Verdict
     detail: str
+    # The same cause in Japanese, for the seller; required (checked by the profile, naming the rule).
+    detail_ja: str = ""
     all: tuple[Signal, ...] = Field(min_length=1)
     # The remedy to give instead of the verdict's default one.
     remedy: str | None = None
@@ -138,6 +143,7 @@ class Investigation(Strict):
 
     verdict: Verdict
     detail: str
+    detail_ja: str = ""  # required (checked by the profile, naming the investigation)
     subject_any: tuple[str, ...] = Field(min_length=1)
 
 
@@ -227,7 +233,10 @@ class Profile(Strict):
             for name in (entry.rule, *entry.over):
                 if name not in names:
                     raise ValueError(f"precedence: unknown rule {name!r}")
+        for name, investigation in self.mailbox.investigations.items():
+            _check_japanese(investigation.detail_ja, f"mailbox.investigations.{name}")
         for rule in self.rules:
+            _check_japanese(rule.detail_ja, f"rule {rule.name}")
             if rule.remedy is not None:
                 known.check_remedy(rule.remedy, f"rule {rule.name}")
             if rule.experiments is not None and rule.experiments not in self.experiments:
@@ -289,6 +298,14 @@ class Profile(Strict):
 
     def is_session_cookie(self, name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.session_cookies)
+
+
+def _check_japanese(text: str, where: str) -> None:
+    """Every cause is told to the seller in Japanese too: ``detail_ja`` beside ``detail``."""
+    if not text.strip():
+        raise ValueError(f"{where}: detail_ja is missing (the detail in Japanese)")
+    if not JAPANESE.search(text):
+        raise ValueError(f"{where}: detail_ja is not Japanese: {text!r}")
 
 
 def parse_profile(text: str) -> Profile:

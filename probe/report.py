@@ -39,6 +39,8 @@ class Result:
     trail: list[dict[str, str]] = field(default_factory=list)
     # Other failures seen on the way, not the cause, each with its own remedy.
     secondary: list[dict[str, Any]] = field(default_factory=list)
+    # ``detail`` in Japanese, for the seller (last, so positional construction stays as it was).
+    detail_ja: str = ""
 
     @property
     def remedy_text(self) -> dict[str, str] | None:
@@ -48,7 +50,14 @@ class Result:
         return {"ja": remedy.ja, "en": remedy.en}
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        fields = asdict(self)
+        # ``detail_ja`` is shown beside ``detail``; every other key keeps its place.
+        data: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key != "detail_ja":
+                data[key] = value
+            if key == "detail":
+                data["detail_ja"] = fields["detail_ja"]
         data["remedy_text"] = self.remedy_text
         redacted: dict[str, Any] = SECRETS.redact_obj(data)
         return redacted
@@ -98,6 +107,8 @@ def render_text(result: Result) -> str:
         f"rule      {result.rule}",
         f"detail    {result.detail}",
     ]
+    if result.detail_ja:
+        lines.append(f"詳細      {result.detail_ja}")
     if result.error:
         lines.append(f"error     {result.error}")
     for i, ev in enumerate(result.evidence):

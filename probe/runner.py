@@ -90,6 +90,7 @@ def _outcome_result(
         decided_by=outcome.decided_by,
         trail=[step.to_dict() for step in outcome.trail],
         secondary=[finding.to_dict() for finding in outcome.secondary],
+        detail_ja=outcome.detail_ja,
     )
 
 

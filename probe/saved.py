@@ -596,6 +596,7 @@ def saved_result(saved: SavedPage, diagnosis: Diagnosis, duration_s: float) -> R
         evidence=[e.to_dict() for e in diagnosis.evidence],
         duration_s=round(duration_s, 2),
         rule=diagnosis.rule,
+        detail_ja=diagnosis.detail_ja,
     )
 
 

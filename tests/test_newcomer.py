@@ -82,6 +82,15 @@ PLAN: dict[str, Run | Parse] = {
     "probe classify ~/Downloads/セラーセントラル.html": Run(1),  # a refused password
     "probe classify ~/Downloads/sellercentral.mhtml": Run(),  # the home page
     "probe classify ~/Downloads/sellercentral.amazon.co.jp.har --json": Run(),  # the HAR of the `ok` run
+    # probe reproduce and probe search: the README's case.yaml, written by test_support_commands
+    "probe reproduce case.yaml --no-run": Run(),
+    "probe reproduce case.yaml --html case.html": Run(),
+    "probe reproduce case.yaml --json --out evidence/": Run(),
+    "probe search コードが届かない": Run(),
+    'probe search "logged in on my phone but not on the PC" --json': Run(),
+    # The pytest plugin, in another project
+    "pip install probe pytest-playwright": Parse("installs into another project, from the network"),
+    "pytest examples/test_seller_central.py": Parse("run with pytester in tests/test_pytest_plugin.py"),
     # probe reset: on Chromium profiles this test creates
     "probe reset --profile ~/.config/chromium-seller": Run(),
     "probe reset --profile ./profile --origin staging.example.com": Run(),
@@ -278,6 +287,23 @@ def test_classify_commands(workdir: Workdir, ran: dict[str, subprocess.Completed
         done = check(workdir, command)
         if command.endswith("--json"):
             assert json.loads(done.stdout)["verdict"] == "ok"
+
+
+def test_support_commands(workdir: Workdir) -> None:
+    """The support walk-through: the README's own case.yaml, then each command as written."""
+    section = README[README.index("### `probe reproduce`") :]
+    case = re.search(r"^```yaml\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
+    assert case is not None, "the support walk-through has no case.yaml"
+    (workdir.path / "case.yaml").write_text(case.group(1), encoding="utf-8")
+    done = {command: check(workdir, command) for command in runnable(("probe reproduce", "probe search"))}
+    assert "── reply (ja) ──" in done["probe reproduce case.yaml --no-run"].stdout
+    data = json.loads(done["probe reproduce case.yaml --json --out evidence/"].stdout)
+    assert data["candidates"][0]["reproduced"] is True
+    assert (workdir.path / "evidence").is_dir()
+    assert "data:image/png;base64," in (workdir.path / "case.html").read_text(encoding="utf-8")
+    assert "otp_not_received" in done["probe search コードが届かない"].stdout.splitlines()[0]
+    hits = json.loads(done['probe search "logged in on my phone but not on the PC" --json'].stdout)["scenarios"]
+    assert hits[0]["name"] == "device_desktop_broken"
 
 
 def test_reset_commands(workdir: Workdir) -> None:
