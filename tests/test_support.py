@@ -196,6 +196,14 @@ def test_words_are_folded_and_negations_found() -> None:
     assert fails.negated
     assert fold("届く") in clauses("コードが届かないです")[0].lemmas
     assert clauses("The code never arrives")[0].negated
+    assert not clauses("スマホからだと問題なくログインできます")[0].negated  # 問題ない is one adjective
+    assert not clauses("パスワードを入れたあと")[0].lemmas & {fold("入れる")}  # typing it is not getting in
+
+
+def test_a_phrase_may_span_two_clauses() -> None:
+    cleared = rank(SellerReport(says="キャッシュとクッキーは消してみましたが、変わりません"))
+    stale = next((c for c in cleared if c.verdict == "stale_browser_data"), None)
+    assert stale is None or any(r.kind == "against" for r in stale.why)
 
 
 def test_the_lexicon_names_real_scenarios_of_its_causes() -> None:

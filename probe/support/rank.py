@@ -112,6 +112,7 @@ class Situation(_Strict):
 class Phrase(_Strict):
     all: tuple[str, ...] = Field(min_length=1)
     negated: bool | None = None
+    across: bool = False  # the concepts may spread over a clause and the one after it
     for_: dict[str, float] = Field(default_factory=dict, alias="for")
     against: dict[str, float] = Field(default_factory=dict)
 
@@ -199,7 +200,11 @@ class _Tally:
         else:
             verdict = target
         self.verdicts[verdict] += weight
-        self.reasons[verdict].append(reason)
+        same = next((r for r in self.reasons[verdict] if r.note_ja == reason.note_ja and r.kind == reason.kind), None)
+        if same is not None:  # two phrases of one clause for one cause: one reason, both weights
+            same.weight += reason.weight
+        else:
+            self.reasons[verdict].append(reason)
 
 
 def _label(target: str) -> tuple[str, str]:
@@ -216,18 +221,9 @@ def score_words(text: str, tally: _Tally) -> None:
     """The lexicon's phrases in ``text``: each counts once, at the first clause where it holds."""
     found = clauses(text)
     for phrase in lexicon().phrases:
-        clause = next(
-            (
-                c
-                for c in found
-                if all(_has(c, concept) for concept in phrase.all)
-                and (phrase.negated is None or c.negated == phrase.negated)
-            ),
-            None,
-        )
-        if clause is None:
+        quoted = _first_match(phrase, found)
+        if quoted is None:
             continue
-        quoted = clause.original
         for target, weight in phrase.for_.items():
             ja, en = _label(target)
             tally.add(target, weight, Reason("words", quoted, weight, f"「{quoted}」→ {ja}", f'"{quoted}" → {en}'))
@@ -238,6 +234,18 @@ def score_words(text: str, tally: _Tally) -> None:
                 -weight,
                 Reason("against", quoted, -weight, f"「{quoted}」は{ja}らしくない", f'"{quoted}" speaks against {en}'),
             )
+
+
+def _first_match(phrase: Phrase, found: Sequence[Clause]) -> str | None:
+    """The seller's words where ``phrase`` holds first: one clause, or with ``across`` two in a row."""
+    for i, clause in enumerate(found):
+        if all(_has(clause, c) for c in phrase.all) and (phrase.negated is None or clause.negated == phrase.negated):
+            return clause.original
+        if phrase.across and i + 1 < len(found):
+            pair = (clause, found[i + 1])
+            if all(any(_has(part, c) for part in pair) for c in phrase.all):
+                return f"{clause.original}…{found[i + 1].original}"
+    return None
 
 
 _PUNCTUATION = re.compile(r"[\s\"'「」『』。、.,!?！？()（）:：・…]+")

@@ -28,6 +28,8 @@ _ENGLISH_NEGATION = re.compile(
 )
 # Japanese negative verbs that carry no ない: ダメ (it fails) is a concept, not a negation.
 _NEGATIVE_VERBS = {"無理"}
+# Nouns whose negation says all is well: 問題なく (without a problem) is not a failure.
+_TROUBLE_NOUNS = {"問題", "支障", "異常", "エラー", "不具合", "差し支え"}
 
 
 def fold(text: str) -> str:
@@ -100,7 +102,7 @@ def _japanese_clauses(sentence: str) -> list[Clause]:
     matchable: list[str] = []
     lemmas: set[str] = set()
     negated = False
-    previous = ""
+    previous = before = previous_pos = ""
 
     def close() -> None:
         nonlocal surface, matchable, lemmas, negated
@@ -120,11 +122,13 @@ def _japanese_clauses(sentence: str) -> list[Clause]:
         else:
             matchable.append(token.surface)
             lemmas.add(fold(base))
-        if (pos[0] == "助動詞" and base in _NEGATIONS) or base in _NEGATIVE_VERBS:
+        # 問題ない, 申し訳ない, 間違いない: one adjective (the dictionary's ナイ形容詞語幹), not a negation.
+        adjective = previous_pos == "ナイ形容詞語幹"
+        if ((pos[0] == "助動詞" and base in _NEGATIONS) or base in _NEGATIVE_VERBS) and not adjective:
             negated = True
-        if pos[0] == "形容詞" and base == "ない":  # 入れない is 助動詞; コードがない is 形容詞
-            negated = True
-        previous = token.surface
+        if pos[0] == "形容詞" and base == "ない" and not ({previous, before} & _TROUBLE_NOUNS):
+            negated = True  # 入れない is 助動詞; コードがない is 形容詞, 問題ない is no negation
+        before, previous, previous_pos = previous, token.surface, pos[1]
         if pos[0] == "助詞" and pos[1] == "接続助詞" and fold(token.surface) in _CLAUSE_BREAKS:
             close()
     close()
