@@ -1,98 +1,302 @@
 """Performance harness: ratios measured within one run, never asserted in tests.
 
-    .venv/bin/python benchmarks/run.py [--repeat N]
+    .venv/bin/python benchmarks/run.py [--repeat N] [--skip-suite] [--fleet-accounts N]
 
-1. One sign-in of the `ok` scenario by the probe, against the same sign-in by
-   a hand-written Playwright script in the style people write first (wait for
-   "networkidle" after every click). Both use the same browser and the same
-   mock, alternating, so machine noise hits both alike.
-2. `probe run --all` with one worker against two workers.
+Writes ``benchmarks/results/latest.json`` (``--out``) and prints a summary.
+
+1. The ``ok`` sign-in: the probe (``play``: mock start, sign-in, evidence,
+   verdict) against a lean hand-written Playwright script of the kind a good
+   engineer writes (locators, auto-waiting, a wait on each navigation, no
+   ``networkidle``, no sleeps), each also starting its own mock. Same browser,
+   alternating, so machine noise hits both alike; medians.
+2. The suite: ``run --all`` through the library with one and with two workers
+   (``suite_s`` is the two-worker wall time).
+3. The fleet: ``--fleet-accounts`` generated mock accounts (all able to sign
+   in) on one mock, checked as ``probe fleet`` checks them.
+
+``peak_rss_mb`` is the largest resident memory of this process and every
+process under it (Playwright's driver, Chromium), summed, sampled through the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import platform
 import statistics
+import sys
+import tempfile
+import threading
 import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pyotp
+from playwright.async_api import expect
 
-from fixtures.mock_site import MockServer
+from fixtures.mock_site import MockServer, SiteConfig
 from probe import log
 from probe.browser import BrowserSession
-from probe.runner import RunOptions, play, play_all
+from probe.fleet import FleetOptions, check_fleet, generate_fleet, load_fleet
+from probe.harness import play, play_all
+from probe.runner import RunOptions
 from probe.scenarios import all_scenarios, load_scenario
 
+ROOT = Path(__file__).resolve().parent
+T = TypeVar("T")
 
-async def hand_written(session: BrowserSession, url: str, email: str, password: str, secret: str) -> float:
-    """The usual first script: click, then wait for the network to go quiet."""
-    started = time.perf_counter()
+
+# -- the lean script
+
+
+async def lean_sign_in(session: BrowserSession, url: str, email: str, password: str, secret: str) -> None:
+    """What a good engineer writes: locators that auto-wait, and a wait on each navigation."""
     async with session.context() as context:
         page = await context.new_page()
         await page.goto(url)
-        await page.fill("#ap_email", email)
-        await page.click("#continue")
-        await page.wait_for_load_state("networkidle")
-        await page.fill("#ap_password", password)
-        await page.click("#signInSubmit")
-        await page.wait_for_load_state("networkidle")
-        await page.fill("#auth-mfa-otpcode", pyotp.TOTP(secret).now())
-        await page.click("#auth-signin-button")
-        await page.wait_for_load_state("networkidle")
+        await page.locator("input#ap_email").fill(email)
+        async with page.expect_navigation():
+            await page.locator("input#continue").click()
+        await page.locator("input#ap_password").fill(password)
+        async with page.expect_navigation():
+            await page.locator("input#signInSubmit").click()
+        await page.locator("input#auth-mfa-otpcode").fill(pyotp.TOTP(secret).now())
+        async with page.expect_navigation():
+            await page.locator("input#auth-signin-button").click()
         await page.get_by_role("button", name="アカウントを選択").click()
-        await page.wait_for_load_state("networkidle")
-        assert await page.locator('meta[name="anti-csrftoken-a2z"]').count() == 1
-    return time.perf_counter() - started
+        await page.wait_for_url("**/home**")
+        await expect(page.locator('meta[name="anti-csrftoken-a2z"]')).to_have_count(1)
 
 
-async def sign_in_ratio(repeat: int) -> tuple[float, float]:
+async def lean_with_mock(session: BrowserSession, site: SiteConfig, email: str, password: str, secret: str) -> float:
+    """The lean script's sign-in, timed with its own mock's start (as the probe's ``play`` is)."""
+    started = time.perf_counter()
+    mock = MockServer(site)
+    await asyncio.to_thread(mock.start)
+    try:
+        await lean_sign_in(session, mock.url(), email, password, secret)
+    finally:
+        elapsed = time.perf_counter() - started
+        await asyncio.to_thread(mock.stop)
+    return elapsed
+
+
+async def sign_in(repeat: int) -> dict[str, Any]:
     scenario = load_scenario("ok")
     creds = scenario.credentials
     assert creds.totp_secret
-    probe_times, script_times = [], []
+    probe_times, lean_times = [], []
     async with BrowserSession() as session:
+        version = session.browser.version if session.browser else ""
+        await lean_with_mock(session, scenario.site, creds.email, creds.password, creds.totp_secret)  # warm-up
         for _ in range(repeat):
             started = time.perf_counter()
             result = await play(scenario, session, RunOptions())
-            assert result.verdict == "ok", result.detail
             probe_times.append(time.perf_counter() - started)
-            # A fresh mock for the script too: a code works once per site.
-            mock = MockServer(scenario.site)
-            await asyncio.to_thread(mock.start)
-            try:
-                script_times.append(
-                    await hand_written(session, mock.url(), creds.email, creds.password, creds.totp_secret)
-                )
-            finally:
-                await asyncio.to_thread(mock.stop)
-    return statistics.median(probe_times), statistics.median(script_times)
+            assert result.verdict == "ok", result.detail
+            lean_times.append(
+                await lean_with_mock(session, scenario.site, creds.email, creds.password, creds.totp_secret)
+            )
+    return {
+        "probe_s": statistics.median(probe_times),
+        "lean_script_s": statistics.median(lean_times),
+        "probe_runs_s": [round(t, 3) for t in probe_times],
+        "lean_runs_s": [round(t, 3) for t in lean_times],
+        "chromium": version,
+    }
 
 
-async def workers_ratio() -> tuple[float, float]:
+# -- the suite
+
+
+async def suite(workers: int) -> tuple[float, int, int]:
     scenarios = all_scenarios()
-    times = []
     async with BrowserSession() as session:
-        for workers in (1, 2):
-            started = time.perf_counter()
-            results = await play_all(scenarios, session, RunOptions(workers=workers))
-            assert all(r.match for r in results)
-            times.append(time.perf_counter() - started)
-    return times[0], times[1]
+        started = time.perf_counter()
+        results = await play_all(scenarios, session, RunOptions(workers=workers))
+        wall = time.perf_counter() - started
+    return wall, len(scenarios), sum(not r.match for r in results)
+
+
+# -- the fleet
+
+
+async def fleet(accounts: int, workers: int) -> dict[str, Any]:
+    generated = generate_fleet(accounts, mix=("ok",), seed=f"bench-{time.time_ns()}")
+    with tempfile.TemporaryDirectory(prefix="probe-bench-") as scratch:
+        started = time.perf_counter()
+        mock = MockServer(SiteConfig.model_validate(generated.site))
+        await asyncio.to_thread(mock.start)
+        try:
+            path = generated.write(Path(scratch) / "fleet.yaml", mock.url())
+            loaded = load_fleet(path)
+            async with BrowserSession(skip_media=True) as session:
+                results = await check_fleet(
+                    loaded, session, generated.env, FleetOptions(workers=workers, per_marketplace=workers)
+                )
+        finally:
+            wall = time.perf_counter() - started
+            await asyncio.to_thread(mock.stop)
+    return {
+        "fleet_accounts": accounts,
+        "fleet_workers": workers,
+        "fleet_wall_s": wall,
+        "fleet_accounts_per_s": accounts / wall,
+        "fleet_not_ok": sum(not r.ok for r in results),
+    }
+
+
+# -- memory and the machine
+
+
+class PeakRss:
+    """The largest summed resident memory of this process tree, sampled in a thread."""
+
+    def __init__(self, every_s: float = 0.25) -> None:
+        self.every_s = every_s
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss", daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(os.getpid()))
+            if self._stop.wait(self.every_s):
+                return
+
+    @property
+    def peak_mb(self) -> float:
+        return round(self.peak_kb / 1024, 1)
+
+
+def tree_rss_kb(root: int) -> int:
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = Path(entry.path, "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        pid = int(entry.name)
+        children.setdefault(int(fields.get("PPid", "0").strip() or 0), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    memory_gb = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return {
+        "cpu": model or platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "playwright": metadata.version("playwright"),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def timed_run(label: str, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    print(f"... {label}", file=sys.stderr, flush=True)
+    return asyncio.run(make())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--skip-all", action="store_true", help="skip the (slow) --all comparison")
+    parser.add_argument("--repeat", type=int, default=5, help="sign-ins of each kind (default 5)")
+    parser.add_argument("--skip-suite", action="store_true", help="skip the (slow) run --all timings")
+    parser.add_argument("--fleet-accounts", type=int, default=100)
+    parser.add_argument("--fleet-workers", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "latest.json")
     args = parser.parse_args()
     log.configure(0)
-    probe_s, script_s = asyncio.run(sign_in_ratio(args.repeat))
-    print(f"sign-in, median of {args.repeat}: probe {probe_s:.2f} s (incl. mock start), hand-written {script_s:.2f} s")
-    print(f"  ratio probe / hand-written: {probe_s / script_s:.2f}")
-    if not args.skip_all:
-        one, two = asyncio.run(workers_ratio())
-        print(f"run --all: 1 worker {one:.1f} s, 2 workers {two:.1f} s, speed-up {one / two:.2f}x")
+    # The probe's memory of one-time codes goes to a scratch folder, not the user's state.
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="probe-bench-state-")
+    described = machine()
+    started = time.perf_counter()
+    with PeakRss() as rss:
+        login = timed_run("sign-in: probe vs lean script", partial(sign_in, args.repeat))
+        report: dict[str, Any] = {
+            "lean_script_s": round(login["lean_script_s"], 3),
+            "probe_s": round(login["probe_s"], 3),
+            "ratio": round(login["probe_s"] / login["lean_script_s"], 3),
+            "repeat": args.repeat,
+            "probe_runs_s": login["probe_runs_s"],
+            "lean_runs_s": login["lean_runs_s"],
+        }
+        if not args.skip_suite:
+            scaling: dict[int, float] = {}
+            for workers in (1, 2):
+                wall, count, mismatched = timed_run(f"run --all --workers {workers}", partial(suite, workers))
+                scaling[workers] = round(wall, 2)
+                report["scenarios"] = count
+                report[f"suite_mismatches_workers_{workers}"] = mismatched
+            report["suite_s"] = scaling[2]
+            report["suite_in_logins"] = round(scaling[2] / login["lean_script_s"], 2)
+            report["workers_scaling"] = scaling
+        else:
+            report["scenarios"] = len(all_scenarios())
+        fleet_report = timed_run(
+            f"fleet of {args.fleet_accounts}", partial(fleet, args.fleet_accounts, args.fleet_workers)
+        )
+        report["fleet_accounts_per_s"] = round(fleet_report["fleet_accounts_per_s"], 3)
+        report["fleet_vs_lean"] = round(fleet_report["fleet_accounts_per_s"] * login["lean_script_s"], 3)
+        report.update({k: round(v, 2) if isinstance(v, float) else v for k, v in fleet_report.items()})
+    report["cpu_count"] = os.cpu_count()
+    report["peak_rss_mb"] = rss.peak_mb
+    report["bench_wall_s"] = round(time.perf_counter() - started, 1)
+    report["machine"] = {**described, "chromium": login["chromium"]}
+    report["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    print(
+        f"ok sign-in, median of {args.repeat}: probe {report['probe_s']:.2f} s,"
+        f" lean script {report['lean_script_s']:.2f} s (both with their mock's start): ratio {report['ratio']:.2f}"
+    )
+    if "suite_s" in report:
+        print(
+            f"run --all ({report['scenarios']} scenarios): 1 worker {report['workers_scaling'][1]:.1f} s,"
+            f" 2 workers {report['suite_s']:.1f} s = {report['suite_in_logins']:.1f} lean sign-ins"
+        )
+    print(
+        f"fleet: {args.fleet_accounts} accounts in {fleet_report['fleet_wall_s']:.1f} s"
+        f" = {report['fleet_accounts_per_s']:.2f} accounts/s, {report['fleet_vs_lean']:.2f}x the lean script's rate"
+    )
+    print(f"peak RSS {report['peak_rss_mb']} MB on {described['cpu_count']} CPUs; written to {args.out}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Playwright, Route, async_playwright
 
-from .errors import InfraError
+from .errors import InfraError, UsageError
 
 QUIET_ARGS = (
     "--disable-background-networking",
@@ -45,7 +47,7 @@ CONTEXT_DEFAULTS: dict[str, Any] = {"locale": "ja-JP", "timezone_id": "Asia/Toky
 @dataclass(frozen=True)
 class ChromiumChoice:
     executable: str | None  # None: Playwright's own browser
-    source: str  # "PROBE_CHROMIUM", "playwright" or "system"
+    source: str  # "PROBE_CHROMIUM", "playwright", "system" or "remote"
 
 
 def find_chromium(env: Mapping[str, str], managed: str | None) -> ChromiumChoice:
@@ -64,12 +66,34 @@ def find_chromium(env: Mapping[str, str], managed: str | None) -> ChromiumChoice
     raise InfraError(HOW_TO_GET_ONE)
 
 
-class BrowserSession:
-    """One Playwright and one Chromium, shared by every sign-in of a run."""
+# How long connecting to a remote browser server may take (the WebSocket handshake and the browser's start).
+CONNECT_TIMEOUT_MS = 30_000
+NO_PROFILE_REMOTELY = (
+    "a remote browser (--connect) cannot use a browser profile on disk; run this case with a local browser"
+)
 
-    def __init__(self, *, headed: bool = False, env: Mapping[str, str] | None = None) -> None:
+
+class BrowserSession:
+    """One Playwright and one Chromium, shared by every sign-in of a run.
+
+    ``connect``: the WebSocket endpoint of a Playwright browser server (``playwright
+    run-server``, ``BrowserType.launch_server`` or a grid that speaks its protocol);
+    the sign-ins then run in that browser, on whatever machine serves it.
+    """
+
+    def __init__(
+        self,
+        *,
+        headed: bool = False,
+        env: Mapping[str, str] | None = None,
+        connect: str | None = None,
+        skip_media: bool = False,
+    ) -> None:
+        """``skip_media``: images, fonts and media are not fetched (no verdict needs them; fleet checks)."""
         self.headed = headed
         self.env = os.environ if env is None else env
+        self.connect = connect
+        self.skip_media = skip_media
         self._pw_cm: Any = None
         self.playwright: Playwright | None = None
         self.browser: Browser | None = None
@@ -79,14 +103,30 @@ class BrowserSession:
         self._pw_cm = async_playwright()
         self.playwright = await self._pw_cm.__aenter__()
         try:
-            self.choice = find_chromium(self.env, self.playwright.chromium.executable_path)
-            self.browser = await self.playwright.chromium.launch(**self.launch_args())
+            if self.connect:
+                self.choice = ChromiumChoice(None, "remote")
+                self.browser = await self._connect(self.playwright, self.connect)
+            else:
+                self.choice = find_chromium(self.env, self.playwright.chromium.executable_path)
+                self.browser = await self.playwright.chromium.launch(**self.launch_args())
         except Exception as exc:
             await self._pw_cm.__aexit__(None, None, None)
             if isinstance(exc, InfraError):
                 raise
-            raise InfraError(f"Chromium did not start: {str(exc).splitlines()[0]}") from exc
+            raise InfraError(f"Chromium did not start: {_first_line(exc)}") from exc
         return self
+
+    @staticmethod
+    async def _connect(playwright: Playwright, endpoint: str) -> Browser:
+        try:
+            return await playwright.chromium.connect(endpoint, timeout=CONNECT_TIMEOUT_MS)
+        except Exception as exc:
+            shown = shown_endpoint(endpoint)
+            raise InfraError(f"cannot use the browser server at {shown}: {_first_line(exc)}") from exc
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.connect)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -127,6 +167,8 @@ class BrowserSession:
         stores nor sends any cookie.
         """
         assert self.playwright is not None
+        if self.remote:
+            raise UsageError(NO_PROFILE_REMOTELY)
         if block_cookies:
             block_cookies_in(user_data_dir)
         options = {k: v for k, v in self.context_args(device).items() if k not in _NOT_FOR_PERSISTENT}
@@ -144,9 +186,19 @@ class BrowserSession:
         assert self.browser is not None
         context = await self.browser.new_context(**self.context_args(device), **extra)
         try:
+            if self.skip_media:
+                await context.route(MEDIA, _skip)
             yield context
         finally:
             await context.close()
+
+
+# Images, fonts and media, by their address (only these requests are routed; the rest go straight out).
+MEDIA = re.compile(r"\.(?:png|jpe?g|gif|webp|avif|svg|ico|bmp|woff2?|ttf|otf|eot|mp4|webm|mp3|ogg|wav)(?:[?#]|$)", re.I)
+
+
+async def _skip(route: Route) -> None:
+    await route.abort("blockedbyclient")
 
 
 # Device descriptor keys that describe the browser, not the context:
@@ -167,6 +219,37 @@ def block_cookies_in(user_data_dir: Path) -> None:
     settings = prefs.setdefault("profile", {}).setdefault("default_content_setting_values", {})
     settings["cookies"] = 2  # CONTENT_SETTING_BLOCK
     prefs_path.write_text(json.dumps(prefs), encoding="utf-8")
+
+
+def check_endpoint(value: str) -> str:
+    """A browser server's address, as ``--connect`` takes it: ws:// or wss:// with a host."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise UsageError(f"--connect {shown_endpoint(value)!r}: {exc}") from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise UsageError(
+            f"--connect needs a ws:// or wss:// address of a Playwright browser server, got {shown_endpoint(value)!r}"
+        )
+    return value
+
+
+def shown_endpoint(value: str) -> str:
+    """An endpoint fit to print: grids take an access token in the query or as user info, so neither is shown."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return value.split("?", 1)[0].rsplit("@", 1)[-1]
+    netloc = f"[{host}]{port}" if ":" in host else f"{host}{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _desktop_user_agent(version: str) -> str:

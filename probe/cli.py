@@ -30,10 +30,11 @@ from playwright.async_api import Error as PlaywrightError
 
 from . import __version__
 from . import log as probe_log
-from .browser import DEVICES, BrowserSession
+from .browser import DEVICES, NO_PROFILE_REMOTELY, BrowserSession, check_endpoint
 from .diagnosis import RetryPolicy
 from .errors import InfraError, UsageError
 from .evidence import make_private_dir
+from .fleet import Shard, parse_shard
 from .flow import Credentials
 from .otp import OtpSource
 from .profile import load_profile
@@ -103,6 +104,13 @@ DIAGNOSE_EXAMPLES = """\
   probe diagnose --url https://sellercentral.amazon.co.jp/ --out evidence/
   probe diagnose --url http://sellercentral.amazon.co.jp.localhost:8000/ --json
 """
+ACCESS_EXAMPLES = """\
+  export PROBE_EMAIL=staff@example.jp
+  read -rs PROBE_PASSWORD && export PROBE_PASSWORD
+  probe access --url https://sellercentral.amazon.co.jp/                 every tool the profile knows
+  probe access --url https://sellercentral.amazon.co.jp/ --tool inventory --tool orders
+  probe access --url http://sellercentral.amazon.co.jp.localhost:8000/ --json
+"""
 CLASSIFY_EXAMPLES = """\
   probe classify ~/Downloads/sellercentral.html
   probe classify ~/Downloads/sellercentral.mhtml
@@ -131,6 +139,31 @@ case.yaml holds what the seller said, for example:
 SEARCH_EXAMPLES = """\
   probe search コードが届かない
   probe search "logged in on my phone but not on the PC" --json
+"""
+FLEET_EXAMPLES = """\
+  probe fleet accounts.yaml                  every account, a table of verdicts
+  probe fleet accounts.yaml --json-lines     one JSON object per account, as each finishes
+  probe fleet accounts.yaml --junit fleet.xml --workers 8 --per-marketplace 3
+  probe fleet accounts.yaml --shard 2/4      the second of four stable shards (a CI matrix)
+  probe fleet accounts.yaml --connect ws://grid.internal:3000/   on a Playwright browser server
+
+accounts.yaml names where each secret comes from, never the secret:
+  accounts:
+    - name: sakura-zakka
+      marketplace: jp
+      email: sakura.zakka@example.jp
+      password: {env: SAKURA_PASSWORD}
+      totp_secret: {file: secrets/sakura.totp}     # mode 0600
+    - name: kyoto-tea
+      marketplace: jp
+      email: kyoto.tea@example.jp
+      password: {keyring: {service: sellercentral, username: kyoto.tea@example.jp}}
+"""
+SERVE_EXAMPLES = """\
+  probe serve --fleet accounts.yaml                        on 127.0.0.1:9160
+  probe serve --fleet accounts.yaml --port 9160 --bind 0.0.0.0
+  curl 'http://127.0.0.1:9160/probe?target=sakura-zakka'   one check, Prometheus text
+  curl http://127.0.0.1:9160/metrics                       the exporter's own metrics
 """
 MOCK_EXAMPLES = """\
   probe mock                                 on port 8000, the accounts of scenario ok
@@ -250,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", type=Path, help="keep artifacts (screenshots, log, result.json) here")
     run.add_argument("--workers", metavar="N", type=_positive, default=1, help="scenarios at a time (default 1)")
     run.add_argument("--headed", action="store_true", help="show the browser window")
+    run.add_argument("--connect", metavar="WS_URL", type=_endpoint, help="use a Playwright browser server")
+    run.add_argument(
+        "--shard", metavar="I/N", type=_shard, help="only shard I of N (stable by scenario name; for CI matrices)"
+    )
 
     diagnose = command("diagnose", "classify a live sign-in on any target", DIAGNOSE_EXAMPLES)
     diagnose.add_argument(
@@ -259,6 +296,27 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     diagnose.add_argument("--out", metavar="DIR", type=Path, help="keep artifacts here")
     diagnose.add_argument("--headed", action="store_true", help="show the browser window")
+    diagnose.add_argument("--connect", metavar="WS_URL", type=_endpoint, help="use a Playwright browser server")
+    diagnose.add_argument(
+        "--allow-changes",
+        action="store_true",
+        help="let remedies change the account to verify them (turn 2-step verification on, set a new password)",
+    )
+
+    access = command("access", "which Seller Central tools a user may open, after signing in", ACCESS_EXAMPLES)
+    access.add_argument(
+        "--url", required=True, help="where the sign-in starts, e.g. https://sellercentral.amazon.co.jp/"
+    )
+    access.add_argument(
+        "--tool",
+        action="append",
+        metavar="NAME",
+        help=f"a tool to open: {', '.join(load_profile().tools)} (repeatable; default: all)",
+    )
+    access.add_argument("--device", choices=sorted(DEVICES), default="desktop", help="browser profile to emulate")
+    access.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    access.add_argument("--out", metavar="DIR", type=Path, help="keep artifacts here")
+    access.add_argument("--headed", action="store_true", help="show the browser window")
 
     classify = command(
         "classify", "the verdict from a page a customer saved (HTML, MHTML) or a HAR they exported", CLASSIFY_EXAMPLES
@@ -313,9 +371,58 @@ def build_parser() -> argparse.ArgumentParser:
     mock.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     mock.add_argument("--scenario", metavar="NAME|PATH", help="load this scenario's accounts (default: ok)")
 
+    fleet = command("fleet", "check that each account of an agency's fleet file can sign in", FLEET_EXAMPLES)
+    fleet.add_argument(
+        "file", metavar="FILE", type=Path, help="the fleet file (YAML): accounts and their secrets' places"
+    )
+    fleet.add_argument("--json-lines", action="store_true", help="one JSON object per account on stdout")
+    fleet.add_argument("--junit", metavar="FILE", type=Path, help="write JUnit XML here")
+    fleet.add_argument("--workers", metavar="N", type=_positive, default=4, help="accounts at a time (default 4)")
+    fleet.add_argument(
+        "--per-marketplace",
+        metavar="N",
+        type=_positive,
+        default=3,
+        help="at most N at a time per marketplace (default 3)",
+    )
+    fleet.add_argument("--connect", metavar="WS_URL", type=_endpoint, help="use a Playwright browser server")
+    fleet.add_argument("--shard", metavar="I/N", type=_shard, help="only shard I of N (stable by account name)")
+    fleet.add_argument("--device", choices=sorted(DEVICES), default="desktop", help="browser profile to emulate")
+
+    serve = command(
+        "serve", "a Prometheus exporter: /probe?target=ACCOUNT signs in and answers metrics", SERVE_EXAMPLES
+    )
+    serve.add_argument("--fleet", metavar="FILE", type=Path, required=True, help="the fleet file (YAML)")
+    serve.add_argument("--port", type=_port, default=9160, help="port (default 9160; 0 picks a free one)")
+    serve.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--workers", metavar="N", type=_positive, default=4, help="checks at a time (default 4)")
+    serve.add_argument(
+        "--per-marketplace",
+        metavar="N",
+        type=_positive,
+        default=3,
+        help="at most N at a time per marketplace (default 3)",
+    )
+    serve.add_argument("--connect", metavar="WS_URL", type=_endpoint, help="use a Playwright browser server")
+    serve.add_argument("--device", choices=sorted(DEVICES), default="desktop", help="browser profile to emulate")
+
     helper = command("help", "show the help of probe or of one command", "  probe help\n  probe help run\n")
     helper.add_argument("topic", metavar="COMMAND", nargs="?", help="a command")
     return parser
+
+
+def _shard(value: str) -> Shard:
+    try:
+        return parse_shard(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+
+
+def _endpoint(value: str) -> str:
+    try:
+        return check_endpoint(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--connect ")) from None
 
 
 def _positive(value: str) -> int:
@@ -618,6 +725,7 @@ def _run(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     # Input and output places are checked before anything starts, so a mistake costs nothing.
     scenarios, many = _select(args)
+    scenarios, many = _shard_and_remote(args, env, scenarios, many)
     if args.junit is not None:
         _check_junit(args.junit)
     if args.out is not None:
@@ -644,7 +752,10 @@ def _run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         interrupted = True
 
     async def play_them() -> None:
-        async with _on_interrupt(interrupt), BrowserSession(headed=args.headed, env=env.env) as session:
+        async with (
+            _on_interrupt(interrupt),
+            BrowserSession(headed=args.headed, env=env.env, connect=args.connect) as session,
+        ):
             if many:
                 await play_all(scenarios, session, options)
             else:
@@ -749,16 +860,36 @@ def _diagnose(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.out is not None:
         _check_out(args.out)
     credentials = read_credentials(env)
-    options = RunOptions(out=args.out, retry=RetryPolicy())
+    options = RunOptions(out=args.out, retry=RetryPolicy(), allow_changes=args.allow_changes)
 
     async def diagnose() -> Result:
-        async with BrowserSession(headed=args.headed, env=env.env) as session:
+        async with BrowserSession(headed=args.headed, env=env.env, connect=args.connect) as session:
             return await diagnose_url(url, credentials, session, options, device=args.device)
 
     result = _interruptible(diagnose)
     text = to_json(result) if args.json else paint(render_text(result), _colour(env.stdout, env.env))
     env.stdout.write(text + "\n")
     return ExitStatus.OK if result.verdict == "ok" else ExitStatus.MISMATCH
+
+
+def _access(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .access import AccessReport, check_access, render_access, tool_paths
+
+    url = _check_url(args.url)
+    tool_paths(load_profile(), args.tool)  # an unknown tool is a usage error before any browser starts
+    if args.out is not None:
+        _check_out(args.out)
+    credentials = read_credentials(env)
+    options = RunOptions(out=args.out, retry=RetryPolicy())
+
+    async def access() -> AccessReport:
+        async with BrowserSession(headed=args.headed, env=env.env) as session:
+            return await check_access(url, credentials, session, options, tools=args.tool, device=args.device)
+
+    report = _interruptible(access)
+    text = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else render_access(report)
+    env.stdout.write(text + "\n")
+    return ExitStatus.OK if report.all_allowed else ExitStatus.MISMATCH
 
 
 def _classify(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -997,6 +1128,122 @@ def _mock_accounts(scenario: Scenario) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _shard_and_remote(
+    args: argparse.Namespace, env: Environment, scenarios: list[Scenario], many: bool
+) -> tuple[list[Scenario], bool]:
+    """``--shard``: this shard's scenarios only. ``--connect``: a remote browser has no profile on disk."""
+    if args.shard is not None:
+        scenarios = args.shard.select(scenarios, lambda s: s.name)
+        many = True
+        if not scenarios:
+            env.stderr.write(f"probe: shard {args.shard} holds none of the chosen scenarios\n")
+    if args.connect:
+        local = [s.name for s in scenarios if s.browser.persistent or s.browser.block_cookies]
+        if local and not many:
+            raise UsageError(f"scenario {local[0]}: {NO_PROFILE_REMOTELY}")
+        if local:
+            env.stderr.write(
+                f"probe: --connect: not run, {len(local)} scenario(s) need a browser profile on disk,"
+                f" which a remote browser does not have: {', '.join(local)}\n"
+            )
+            scenarios = [s for s in scenarios if s.name not in set(local)]
+    return scenarios, many
+
+
+def _fleet(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .fleet import FleetOptions, FleetResult, check_fleet, fleet_junit, json_line, load_fleet, render_table
+
+    # The file, its secrets and the output place are checked before a browser starts.
+    fleet = load_fleet(args.file)
+    if args.shard is not None:
+        fleet = fleet.only(args.shard.select(fleet.names(), str))
+    if args.junit is not None:
+        _check_junit(args.junit)
+    fleet.check_secrets(env.env)
+    finished: dict[str, FleetResult] = {}
+    total = len(fleet.accounts)
+
+    def done(result: FleetResult) -> None:
+        finished[result.account.name] = result
+        with contextlib.suppress(OSError, ValueError):
+            if args.json_lines:
+                env.stdout.write(json_line(result) + "\n")
+                env.stdout.flush()
+            else:
+                what = result.verdict or f"error: {result.error}"
+                env.stderr.write(
+                    f"[{len(finished)}/{total}] {result.account.name}  {what}  {result.duration_s:.1f} s\n"
+                )
+                env.stderr.flush()
+
+    options = FleetOptions(workers=args.workers, per_marketplace=args.per_marketplace, device=args.device, on_done=done)
+
+    async def check() -> None:
+        if not fleet.accounts:
+            return
+        async with BrowserSession(env=env.env, connect=args.connect, skip_media=True) as session:
+            await check_fleet(fleet, session, env.env, options)
+
+    started = time.perf_counter()
+    stopped: BaseException | None = None
+    try:
+        _interruptible(check)
+    except KeyboardInterrupt as exc:
+        stopped = exc
+    except InfraError as exc:
+        stopped = exc
+    wall_s = time.perf_counter() - started
+    results = [finished[a.name] for a in fleet.accounts if a.name in finished]
+    not_run = [a.name for a in fleet.accounts if a.name not in finished]
+    if args.junit is not None:
+        _write_atomic(args.junit, fleet_junit(results, not_run=not_run))
+    if not args.json_lines and (results or stopped is None):
+        env.stdout.write(render_table(results, wall_s=wall_s) + "\n")
+    if args.shard is not None and not fleet.accounts:
+        env.stderr.write(f"probe: shard {args.shard} holds none of the accounts\n")
+    if stopped is not None:
+        tally = f"{len(results)} of {total} accounts checked, {len(not_run)} not run"
+        if isinstance(stopped, KeyboardInterrupt):
+            env.stderr.write(f"probe: interrupted: {tally}\n")
+            return ExitStatus.INTERRUPTED
+        env.stderr.write(f"probe: failed: {_one_line(str(stopped))} ({tally})\n")
+        return ExitStatus.INFRA
+    errors = [r for r in results if r.result is None]
+    if errors:
+        env.stderr.write(f"probe: failed: {len(errors)} account(s) not checked: {_one_line(errors[0].error or '')}\n")
+        return ExitStatus.INFRA
+    return ExitStatus.OK if all(r.ok for r in results) else ExitStatus.MISMATCH
+
+
+def _serve(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from .exporter import Exporter, ExporterOptions, describe_browser, listen, serve
+    from .fleet import load_fleet
+
+    fleet = load_fleet(args.fleet)
+    fleet.check_secrets(env.env)
+    options = ExporterOptions(
+        workers=args.workers, per_marketplace=args.per_marketplace, device=args.device, connect=args.connect
+    )
+    exporter = Exporter(fleet, env.env, options)
+    sock = listen(args.bind, args.port)
+
+    def ready(url: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            env.stdout.write(
+                f"probe exporter on {url} ({len(fleet.accounts)} accounts, {describe_browser(options)})\n"
+                f"  {url}/probe?target={fleet.accounts[0].name}\n"
+                f"  {url}/metrics\n"
+                "Ctrl-C stops it.\n"
+            )
+            env.stdout.flush()
+
+    try:
+        asyncio.run(serve(exporter, sock, ready))
+    finally:
+        sock.close()
+    return ExitStatus.OK
+
+
 def _help(parser: argparse.ArgumentParser, topic: str | None, env: Environment) -> ExitStatus:
     if topic is None:
         env.stdout.write(parser.format_help())
@@ -1043,11 +1290,14 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             "run": lambda: _run(args, env),
             "list": lambda: _list(args, env),
             "diagnose": lambda: _diagnose(args, env),
+            "access": lambda: _access(args, env),
             "classify": lambda: _classify(args, env),
             "reset": lambda: _reset(args, env),
             "reproduce": lambda: _reproduce(args, env),
             "search": lambda: _search(args, env),
             "mock": lambda: _mock(args, env),
+            "fleet": lambda: _fleet(args, env),
+            "serve": lambda: _serve(args, env),
             "help": lambda: _help(parser, args.topic, env),
         }
         return handlers[args.command]()

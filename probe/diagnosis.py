@@ -22,10 +22,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from playwright.async_api import BrowserContext, Page
+from playwright.async_api import Error as PlaywrightError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_random_exponential
 
-from . import remedies
+from . import journeys, remedies
 from .browser import BrowserSession
 from .classify import Diagnosis, Evidence, classify
 from .flow import Attempt, Credentials, DriverOptions, LoginDriver, Phase
@@ -34,6 +35,7 @@ from .mailbox import Inbox, find_subject
 from .outcomes import EXPERIMENTS as EXPERIMENT_NAMES
 from .outcomes import Verdict, catalog
 from .profile import Profile
+from .redact import SECRETS
 from .signals import PageSignals
 
 log = structlog.get_logger("probe.diagnosis")
@@ -163,6 +165,8 @@ class Outcome:
     secondary: tuple[Finding, ...] = ()
     # ``detail`` in Japanese, for the seller.
     detail_ja: str = ""
+    # When only Amazon can help: a draft for its contact form (topic, store, email, message_ja, message_en).
+    contact: dict[str, str] | None = None
 
     def step(self, stage: str, note: str, *, decides: bool = False, **changes: Any) -> Outcome:
         """A copy changed by ``stage``, which says why; ``decides``: its finding now stands."""
@@ -195,8 +199,11 @@ class Diagnoser:
         capture: Capture | None = None,
         mailbox: Inbox | None = None,
         run: str = "",
+        allow_changes: bool = False,
     ) -> None:
         self.mailbox = mailbox
+        # Experiments that change the account run only when the user allowed changes (rule 9).
+        self.allow_changes = allow_changes
         self.run_name = run
         self.log = log.bind(run=run) if run else log
         self.session = session
@@ -245,7 +252,7 @@ class Diagnoser:
             outcome = await self.investigation(outcome)
         outcome = hinted(outcome, self.credentials)
         self.log.info("decided", verdict=str(outcome.verdict), decided_by=outcome.decided_by)
-        return replace(outcome, phases=tuple(self.phases))
+        return replace(outcome, phases=tuple(self.phases), contact=contact_for(outcome, self.credentials, self.profile))
 
     # -- stage 1: attempts ---------------------------------------------------------------
 
@@ -311,7 +318,12 @@ class Diagnoser:
         first = outcome.diagnosis
         if not first.experiments or first.verdict is Verdict.OK:
             return outcome
+        skipped: list[str] = []
         for name in first.experiments:
+            why_not = self._cannot_run(name)
+            if why_not:
+                skipped.append(f"{name} ({why_not})")
+                continue
             started = time.perf_counter()
             attempt, result = await EXPERIMENTS[name](self)
             duration = int((time.perf_counter() - started) * 1000)
@@ -336,6 +348,8 @@ class Diagnoser:
                     evidence=(*outcome.evidence, Evidence(f"remedy:{name}", "reached_home", url, None)),
                     final=attempt.final,
                 )
+        if not outcome.trials:
+            return outcome.step("experiments", f"not run: {'; '.join(skipped)}; the remedy stays advice")
         tried = ", ".join(t.remedy for t in outcome.trials)
         tried_ja = "、".join(_tried_ja(t.remedy) for t in outcome.trials)
         changes: dict[str, Any] = {
@@ -410,6 +424,51 @@ class Diagnoser:
         creds = self.credentials.preferring_app()
         return await self._attempt(self.context, self.target.start_url, "remedy-other_otp_method", creds)
 
+    def _cannot_run(self, name: str) -> str | None:
+        """Why an experiment must not or cannot run here; None when it may."""
+        if name in CHANGES_ACCOUNT and not self.allow_changes:
+            return "it changes the account: only with --allow-changes"
+        if name == "reset_password" and self.credentials.mail is None:
+            return "the reset code goes to the mailbox, which the probe cannot read"
+        return None
+
+    def _world(self) -> journeys.World:
+        return journeys.World(
+            self.profile,
+            self.target.url_for,
+            mail_origin=None,
+            people={self.credentials.email: self.credentials},
+            home_host=urlsplit(self.target.start_url).hostname or self.profile.home_host,
+        )
+
+    async def enable_two_step(self) -> tuple[Attempt, Diagnosis]:
+        """Turn 2-step verification on with an authenticator the probe sets up, then sign in with it."""
+        creds = replace(self.credentials)
+        page = await self.context.new_page()
+        try:
+            walker = journeys.Walker(page, self.profile, self.driver)
+            await journeys.walk_two_step(walker, self._world(), creds, method="app", start="enable")
+            self.credentials = creds
+        except (journeys.JourneyProblem, PlaywrightError) as exc:
+            self.log.info("remedy_walk_failed", remedy="enable_two_step", problem=str(exc).splitlines()[0][:200])
+        finally:
+            await page.close()
+        return await self._attempt(self.context, self.target.start_url, "remedy-enable_two_step", self.credentials)
+
+    async def reset_password(self) -> tuple[Attempt, Diagnosis]:
+        """Reset the password the site demands: the mailed code and a new strong one; then sign in with it."""
+        creds = replace(self.credentials)
+        page = self._page if self._page is not None and not self._page.is_closed() else await self.context.new_page()
+        try:
+            walker = journeys.Walker(page, self.profile, self.driver)
+            if await walker.find("reset_request", "email") is None:
+                await LoginDriver(page, self.profile, creds, self.driver, run=self.run_name).run(self.target.start_url)
+            if await journeys.reset_password(walker, creds, journeys.strong_password()):
+                self.credentials = creds
+        except (journeys.JourneyProblem, PlaywrightError) as exc:
+            self.log.info("remedy_walk_failed", remedy="reset_password", problem=str(exc).splitlines()[0][:200])
+        return await self._attempt(self.context, self.target.start_url, "remedy-reset_password", self.credentials)
+
     async def wait_and_retry(self) -> tuple[Attempt, Diagnosis]:
         """Wait the longest backoff, then sign in once more (what a seller told to wait would do)."""
         await self.sleep(self.retry.backoff_max_s)
@@ -425,7 +484,11 @@ EXPERIMENTS: dict[str, Callable[[Diagnoser], Awaitable[tuple[Attempt, Diagnosis]
     "fresh_code": Diagnoser.fresh_code,
     "other_otp_method": Diagnoser.other_otp_method,
     "wait_and_retry": Diagnoser.wait_and_retry,
+    "enable_two_step": Diagnoser.enable_two_step,
+    "reset_password": Diagnoser.reset_password,
 }
+# Experiments that change the account itself, not only the browser.
+CHANGES_ACCOUNT = frozenset({"enable_two_step", "reset_password"})
 # The one registry of remedies (probe/outcomes.py) names exactly these experiments.
 if set(EXPERIMENTS) != set(EXPERIMENT_NAMES):
     raise RuntimeError(f"experiments differ from the registry: {sorted(set(EXPERIMENTS) ^ set(EXPERIMENT_NAMES))}")
@@ -441,6 +504,8 @@ EXPERIMENTS_JA: dict[str, str] = {
     "fresh_code": "新しいコードでの再入力",
     "other_otp_method": "別の方法で受け取ったコードの入力",
     "wait_and_retry": "時間をおいての再試行",
+    "enable_two_step": "認証アプリでの2段階認証の有効化",
+    "reset_password": "新しいパスワードへの再設定",
 }
 if set(EXPERIMENTS_JA) != set(EXPERIMENTS):
     raise RuntimeError(f"experiments without Japanese names: {sorted(set(EXPERIMENTS) ^ set(EXPERIMENTS_JA))}")
@@ -540,3 +605,49 @@ def _uncovers(found: Diagnosis, first: Diagnosis) -> bool:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+# -- contact: when only Amazon can help ----------------------------------------------------------
+
+# Causes the seller cannot fix alone, and the contact form's topic for each.
+CONTACT_TOPICS: dict[Verdict, str] = {
+    Verdict.ACCOUNT_SUSPENDED: "closing",
+    Verdict.ACCOUNT_TAKEOVER_SUSPECTED: "password_reset",
+    Verdict.ACCESS_LOST_DORMANT: "password_reset",
+    Verdict.OTP_REJECTED: "password_reset",  # a lost 2-step device: no code arrives by any method
+}
+LOST_DEVICE_RULES = frozenset({"otp_not_received"})
+
+
+def contact_for(outcome: Outcome, credentials: Credentials, profile: Profile) -> dict[str, str] | None:
+    """A draft for Amazon's contact form (no secrets): the cause, the store seen on the page, the email."""
+    topic = CONTACT_TOPICS.get(outcome.verdict)
+    if topic is None or outcome.remedy_verified:
+        return None
+    if outcome.verdict is Verdict.OTP_REJECTED and outcome.rule not in LOST_DEVICE_RULES:
+        return None
+    store = ""
+    if outcome.final is not None:
+        store = outcome.final.text("store").split("|")[0].strip()
+    info = catalog().info(outcome.verdict)
+    at = f"（店舗名: {store}）" if store else ""
+    message_ja = (
+        f"セラーセントラルにログインできません{at}。{info.summary_ja} "
+        f"{outcome.detail_ja or info.summary_ja} 登録しているEメールアドレスは {credentials.email} です。"
+        "アカウントの状況を確認し、再びログインできるようにする手続きを教えてください。"
+    )
+    named = f" (store: {store})" if store else ""
+    message_en = (
+        f"I cannot sign in to Seller Central{named}. {info.summary_en} {outcome.detail} "
+        f"The account's email address is {credentials.email}. "
+        "Please check the account and tell me how to regain access."
+    )
+    contact = {
+        "topic": topic,
+        "store": store,
+        "email": credentials.email,
+        "message_ja": message_ja[:2000],
+        "message_en": message_en[:2000],
+    }
+    redacted: dict[str, str] = SECRETS.redact_obj(contact)
+    return redacted

@@ -9,11 +9,14 @@ library API of ``probe.runner``.
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
 import tempfile
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import replace
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -29,16 +32,17 @@ from .diagnosis import Outcome, Target
 from .errors import InfraError, UsageError
 from .evidence import Recorder
 from .flow import Credentials, DriverOptions
+from .journeys import JourneyProblem, Sighting, World, run_step
 from .mailbox import Inbox, SmsCodes
 from .otp import OtpSource
 from .profile import Profile, load_profile
 from .redact import SECRETS
 from .report import Result
 from .runner import RunOptions, _diagnoser, _outcome_result, _recorded, _register_cookie_values
-from .scenarios import CookieSpec, Scenario
+from .scenarios import CookieSpec, Scenario, SignInStep, StateCheck
 from .state import CodeLedger
 
-__all__ = ["MAIL_HOST", "credentials_for", "plant_cookies", "play", "play_all"]
+__all__ = ["MAIL_HOST", "check_state", "credentials_for", "plant_cookies", "play", "play_all"]
 
 # The bundled mock's mail and SMS host: the seller's mailbox and phone.
 MAIL_HOST = "mail"
@@ -96,16 +100,119 @@ async def plant_cookies(
     await context.add_cookies(planted)
 
 
-def _result(scenario: Scenario, outcome: Outcome, started: float) -> Result:
+@dataclass
+class Played:
+    """A scenario played: the verdict's outcome, what each journey step saw, the site's state after."""
+
+    outcome: Outcome
+    sightings: list[Sighting] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = None
+
+
+def _resolve(data: Any, path: str) -> tuple[bool, Any]:
+    """The value at a dotted ``path``; keys may hold dots (an email), the longest key wins.
+
+    Through a list, an index picks one item; a name picks that key of every item.
+    """
+    node, rest = data, path
+    while rest:
+        if isinstance(node, dict):
+            keys = sorted((str(k) for k in node if rest == str(k) or rest.startswith(f"{k}.")), key=len, reverse=True)
+            if not keys:
+                return False, None
+            node, rest = node[keys[0]], rest[len(keys[0]) + 1 :]
+        elif isinstance(node, list):
+            head, _, tail = rest.partition(".")
+            if head.isdigit():
+                if int(head) >= len(node):
+                    return False, None
+                node, rest = node[int(head)], tail
+            else:
+                picked = [_resolve(item, rest) for item in node]
+                return True, [value for found, value in picked if found]
+        else:
+            return False, None
+    return True, node
+
+
+def _holds(item: Any, want: Any) -> bool:
+    if isinstance(want, dict) and isinstance(item, dict):
+        return all(key in item and _holds(item[key], value) for key, value in want.items())
+    return bool(item == want)
+
+
+def check_state(snapshot: dict[str, Any], check: StateCheck) -> tuple[bool, str]:
+    """One ``expect.state`` check against the site's snapshot: (holds, what was found)."""
+    found, value = _resolve(snapshot, check.path)
+    if not found:
+        return False, f"{check.path}: not in the site's state"
+    if check.where is not None and isinstance(value, list):
+        value = [item for item in value if _holds(item, check.where)]
+    if "equals" in check.model_fields_set:
+        return _holds(value, check.equals) and _holds(check.equals, value), f"{check.path} is {value!r}"
+    if "contains" in check.model_fields_set:
+        if isinstance(value, str) and isinstance(check.contains, str):
+            ok = check.contains in value
+        elif isinstance(value, dict) and isinstance(check.contains, dict):
+            ok = _holds(value, check.contains)
+        elif isinstance(value, list | dict):
+            ok = any(_holds(item, check.contains) for item in value)
+        else:
+            ok = False
+        return ok, f"{check.path} is {value!r}"
+    size = len(value) if isinstance(value, list | dict | str) else None
+    return size == check.count, f"{check.path} has {size if size is not None else 'no'} items"
+
+
+def _checks(scenario: Scenario, played: Played) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+    for seen in played.sightings:
+        if not seen.ok:
+            checks.append({"check": f"step {seen.step} ({seen.do})", "ok": False, "detail": seen.note})
+    expect = scenario.expect
+    if expect is None:
+        return checks
+    by_step = {seen.step: seen for seen in played.sightings}
+    for want in expect.steps:
+        sighting = by_step.get(want.step)
+        # What the step saw (headings, alerts), and what it reports (a sign-in's verdict, whether a code was asked).
+        texts = " / ".join([*sighting.saw, sighting.note]) if sighting else ""
+        missing = [text for text in want.saw if text not in texts]
+        detail = f"saw: {texts or '(nothing)'}" + (f"; missing: {', '.join(missing)}" if missing else "")
+        checks.append({"check": f"step {want.step} saw", "ok": not missing, "detail": SECRETS.redact(detail)})
+    for fact in expect.state:
+        ok, detail = check_state(played.snapshot or {}, fact)
+        checks.append({"check": f"state {fact.path}", "ok": ok, "detail": SECRETS.redact(detail)})
+    return checks
+
+
+def _result(scenario: Scenario, played: Played | Outcome, started: float) -> Result:
+    if isinstance(played, Outcome):
+        played = Played(played)
+    outcome = played.outcome
+    journey = [seen.to_dict() for seen in played.sightings]
+    checks = _checks(scenario, played)
     expect = scenario.expect
     if expect is None:  # no expectation: the verdict is the answer
-        return _outcome_result(scenario.name, scenario.title, outcome, started, expected=None, match=True)
+        return _outcome_result(
+            scenario.name, scenario.title, outcome, started, expected=None, match=True, journey=journey, checks=checks
+        )
     match = (
         outcome.verdict == expect.verdict
         and (expect.remedy is None or expect.remedy == outcome.remedy)
         and (expect.remedy_verified is None or expect.remedy_verified == outcome.remedy_verified)
+        and all(check["ok"] for check in checks)
     )
-    return _outcome_result(scenario.name, scenario.title, outcome, started, expected=expect.verdict.value, match=match)
+    return _outcome_result(
+        scenario.name,
+        scenario.title,
+        outcome,
+        started,
+        expected=expect.verdict.value,
+        match=match,
+        journey=journey,
+        checks=checks,
+    )
 
 
 async def play(
@@ -126,8 +233,8 @@ async def play(
 
 
 @asynccontextmanager
-async def _running_mock(scenario: Scenario) -> AsyncIterator[MockServer]:
-    mock = MockServer(scenario.site)
+async def _running_mock(scenario: Scenario, admin_token: str | None = None) -> AsyncIterator[MockServer]:
+    mock = MockServer(scenario.site, admin_token=admin_token)
     try:
         await asyncio.to_thread(mock.start)
     except (OSError, RuntimeError) as exc:
@@ -187,27 +294,184 @@ async def _seller_browser(
 
 async def _play(
     scenario: Scenario, session: BrowserSession, options: RunOptions, profile: Profile, recorder: Recorder
-) -> Outcome:
-    async with _running_mock(scenario) as mock:
+) -> Played:
+    # The bundled mock's admin API, for the harness's own steps (the clock): never the probe's.
+    admin_token = secrets.token_urlsafe(24) if scenario.journey else None
+    SECRETS.add(admin_token)
+    # Changes to the account (2-step set-up, a new password) are the point on the bundled mock.
+    options = replace(options, allow_changes=True)
+    async with _running_mock(scenario, admin_token) as mock:
         with _start_origin(scenario, mock) as origin:
             target = Target(origin + scenario.start_path, profile)
             credentials, mailbox = credentials_for(scenario, mock.origin(MAIL_HOST), profile)
             async with _seller_browser(scenario, session, mock, recorder) as context:
                 await plant_cookies(context, scenario.browser.cookies, target, profile)
-                diagnoser = _diagnoser(
-                    session,
-                    context,
-                    target,
-                    credentials,
-                    options,
-                    recorder,
-                    name=scenario.name,
-                    device=scenario.browser.device,
-                    mailbox=mailbox,
-                )
-                outcome = await diagnoser.run()
+                if scenario.journey:
+                    played = await _journey(
+                        scenario,
+                        session,
+                        options,
+                        profile,
+                        recorder,
+                        context,
+                        target,
+                        credentials,
+                        mailbox,
+                        mock,
+                        admin_token or "",
+                    )
+                else:
+                    diagnoser = _diagnoser(
+                        session,
+                        context,
+                        target,
+                        credentials,
+                        options,
+                        recorder,
+                        name=scenario.name,
+                        device=scenario.browser.device,
+                        mailbox=mailbox,
+                    )
+                    played = Played(await diagnoser.run())
                 await _register_cookie_values(context, profile)
-                return outcome
+                if scenario.expect is not None and scenario.expect.state:
+                    played.snapshot = mock.snapshot()
+                return played
+
+
+def _people(scenario: Scenario, seller: Credentials, mail_origin: str, profile: Profile) -> dict[str, Credentials]:
+    """Every account of the site as its holder knows it; the scenario's seller as the scenario says."""
+    people: dict[str, Credentials] = {}
+    pattern = profile.mailbox.otp_pattern
+    for account in scenario.site.accounts:
+        inbox = Inbox(f"{mail_origin}/inbox?to={quote(account.email)}")
+        people[account.email.lower()] = Credentials(
+            email=account.email,
+            password=account.password,
+            totp=OtpSource(account.totp_secret, ledger=CodeLedger.in_memory()) if account.totp_secret else None,
+            sms=SmsCodes(Inbox(f"{mail_origin}/sms?to={quote(account.phone_last_digits)}"), pattern),
+            mail=SmsCodes(inbox, profile.mailbox.otp_pattern),
+        )
+    people[seller.email.lower()] = seller
+    return people
+
+
+async def _move_clock(mock: MockServer, token: str, days: int) -> str:
+    """The bundled mock's clock, moved through its admin API (a test-harness step)."""
+    url = f"http://127.0.0.1:{mock.port}/__mock__/clock"
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"add_days": days}).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+
+    def send() -> str:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(response.read(2000).decode("utf-8", "replace"))
+
+    try:
+        return await asyncio.to_thread(send)
+    except OSError as exc:
+        raise JourneyProblem(f"the mock's clock did not move: {exc}") from exc
+
+
+async def _journey(
+    scenario: Scenario,
+    session: BrowserSession,
+    options: RunOptions,
+    profile: Profile,
+    recorder: Recorder,
+    context: BrowserContext,
+    target: Target,
+    seller: Credentials,
+    mailbox: Inbox | None,
+    mock: MockServer,
+    admin_token: str,
+) -> Played:
+    """The scenario's journey, step by step; the last sign-in's outcome is the verdict."""
+    mail_origin = mock.origin(MAIL_HOST)
+    world = World(
+        profile,
+        target.url_for,
+        mail_origin=mail_origin,
+        people=_people(scenario, seller, mail_origin, profile),
+        home_host=scenario.start,
+    )
+    driver = options.driver or DriverOptions()
+    outcome: Outcome | None = None
+    sightings: list[Sighting] = []
+    steps: list[Any] = list(scenario.journey)
+    if not any(step.do == "sign_in" for step in steps):
+        steps.append(SignInStep(do="sign_in"))  # the verdict needs a sign-in: the seller's, at the end
+    for number, step in enumerate(steps, 1):
+        creds = world.person(step.account) if step.account else seller
+        async with AsyncExitStack() as stack:
+            ctx = context
+            if step.fresh_browser:
+                ctx = await stack.enter_async_context(session.context(scenario.browser.device))
+            if step.do == "sign_in":
+                outcome, seen = await _sign_in(
+                    step, number, scenario, session, options, recorder, ctx, target, creds, mailbox, world
+                )
+            elif step.do == "move_clock":
+                try:
+                    await _move_clock(mock, admin_token, step.days)
+                    seen = Sighting(number, step.do, "", None, [f"clock moved by {step.days} days"])
+                except JourneyProblem as exc:
+                    seen = Sighting(number, step.do, "", None, [], False, str(exc))
+            else:
+                seen = await run_step(ctx, world, creds, step, number, driver)
+        sightings.append(seen)
+    assert outcome is not None
+    return Played(outcome, sightings)
+
+
+async def _sign_in(
+    step: SignInStep,
+    number: int,
+    scenario: Scenario,
+    session: BrowserSession,
+    options: RunOptions,
+    recorder: Recorder,
+    context: BrowserContext,
+    target: Target,
+    creds: Credentials,
+    mailbox: Inbox | None,
+    world: World,
+) -> tuple[Outcome, Sighting]:
+    start = Target(target.url_for(scenario.start, step.path or scenario.start_path), target.profile)
+    typed = creds.preferring_app() if step.method == "app" else creds
+    own_mailbox = mailbox if creds.email.lower() == scenario.credentials.email.lower() else None
+    diagnoser = _diagnoser(
+        session,
+        context,
+        start,
+        typed,
+        options,
+        recorder,
+        name=scenario.name,
+        device=scenario.browser.device,
+        mailbox=own_mailbox,
+    )
+    outcome = await diagnoser.run()
+    asked = any(phase.name == "2sv" for phase in outcome.phases)
+    # What the sign-in changed (a new authenticator, a new password) the person now knows.
+    creds.password, creds.totp = diagnoser.credentials.password, diagnoser.credentials.totp
+    world.contact = outcome.contact
+    final = outcome.final
+    saw = [*final.headings, *final.alerts] if final is not None else []
+    seen = Sighting(
+        number,
+        "sign_in",
+        final.url if final else "",
+        final.status if final else None,
+        list(dict.fromkeys(SECRETS.redact(t) for t in saw)),
+        note=f"verdict {outcome.verdict.value}"
+        + (" (remedy verified)" if outcome.remedy_verified else "")
+        + ("; asked for a 2-step code" if asked else "; no 2-step code asked"),
+    )
+    return outcome, seen
 
 
 async def play_all(scenarios: Sequence[Scenario], session: BrowserSession, options: RunOptions) -> list[Result]:

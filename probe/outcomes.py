@@ -26,6 +26,8 @@ EXPERIMENTS = frozenset(
         "fresh_code",
         "other_otp_method",
         "wait_and_retry",
+        "enable_two_step",
+        "reset_password",
     }
 )
 

@@ -200,6 +200,21 @@ class Controls(Strict):
         return self.secret_fields["otp"]
 
 
+class JourneyPages(Strict):
+    """The pages around the sign-in a journey (or an experiment that changes the account) walks.
+
+    ``paths`` by name (on ``buyer_host`` or the Seller Central host), ``forms``
+    found by structure as the driver's (a link or button outside a form is
+    looked up inside its section), ``texts`` what a page or a mail must show.
+    """
+
+    buyer_host: str
+    paths: dict[str, str]
+    forms: dict[str, FormControls]
+    selectors: dict[str, str] = Field(default_factory=dict)
+    patterns: dict[str, str] = Field(default_factory=dict)
+
+
 class Profile(Strict):
     name: str
     title: str
@@ -218,6 +233,9 @@ class Profile(Strict):
     # Which of two findings on one page is the cause; otherwise the first rule in order.
     precedence: tuple[Precedence, ...] = ()
     unexplained: Unexplained | None = None
+    # Seller Central tools behind user permissions, name -> path (``probe access``).
+    tools: dict[str, str] = Field(default_factory=dict)
+    journeys: JourneyPages | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:

@@ -41,6 +41,11 @@ class Result:
     secondary: list[dict[str, Any]] = field(default_factory=list)
     # ``detail`` in Japanese, for the seller (last, so positional construction stays as it was).
     detail_ja: str = ""
+    # A scenario's journey: what each step saw (url, headings, alerts), and the checks of its expectation.
+    journey: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    # A draft for Amazon's contact form when only Amazon can help: topic, store, email, message_ja, message_en.
+    contact: dict[str, str] | None = None
 
     @property
     def remedy_text(self) -> dict[str, str] | None:
@@ -136,6 +141,21 @@ def render_text(result: Result) -> str:
         texts = result.remedy_text or {}
         lines.append(f"  ja: {texts.get('ja', '')}")
         lines.append(f"  en: {texts.get('en', '')}")
+    for i, seen in enumerate(result.journey):
+        head = "journey   " if i == 0 else "          "
+        mark = "" if seen.get("ok", True) else f"  ✗ {seen.get('note', '')}"
+        saw = "; ".join(seen.get("saw", [])[:2])
+        lines.append(f"{head}{seen['step']}. {seen['do']} -> {_short_url(seen.get('url', ''))}{mark}")
+        if saw:
+            lines.append(f"             saw: {saw[:160]}")
+    if result.checks:
+        failed = [c for c in result.checks if not c.get("ok")]
+        lines.append(f"checks    {len(result.checks) - len(failed)}/{len(result.checks)} hold")
+        lines += [f"          ✗ {c['check']}: {c.get('detail', '')}" for c in failed]
+    if result.contact:
+        contact = result.contact
+        store = contact.get("store") or "(store)"
+        lines.append(f"contact   {contact.get('topic', '')} — {store} <{contact.get('email', '')}>")
     attempts = f", {result.attempts} attempts" if result.attempts > 1 else ""
     lines.append(f"time      {result.duration_s:.1f} s{attempts}")
     if result.artifacts:

@@ -59,6 +59,9 @@ class RunOptions:
     # Told as each scenario of `play_all` starts and finishes (progress, partial results).
     on_start: Callable[[Scenario], None] | None = None
     on_done: Callable[[Result], None] | None = None
+    # Experiments that change the account (2-step set-up, a new password): only when the user asks
+    # (`probe diagnose --allow-changes`); always on the bundled mock (`probe run`).
+    allow_changes: bool = False
 
 
 async def _register_cookie_values(context: BrowserContext, profile: Profile) -> None:
@@ -68,7 +71,15 @@ async def _register_cookie_values(context: BrowserContext, profile: Profile) -> 
 
 
 def _outcome_result(
-    name: str, title: str, outcome: Outcome, started: float, *, expected: str | None, match: bool
+    name: str,
+    title: str,
+    outcome: Outcome,
+    started: float,
+    *,
+    expected: str | None,
+    match: bool,
+    journey: list[dict[str, Any]] | None = None,
+    checks: list[dict[str, Any]] | None = None,
 ) -> Result:
     return Result(
         scenario=name,
@@ -91,6 +102,9 @@ def _outcome_result(
         trail=[step.to_dict() for step in outcome.trail],
         secondary=[finding.to_dict() for finding in outcome.secondary],
         detail_ja=outcome.detail_ja,
+        journey=journey or [],
+        checks=checks or [],
+        contact=dict(outcome.contact) if outcome.contact else None,
     )
 
 
@@ -147,6 +161,7 @@ def _diagnoser(
         capture=recorder.capture if recorder.enabled else None,
         mailbox=mailbox,
         run=name,
+        allow_changes=options.allow_changes,
     )
 
 

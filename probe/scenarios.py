@@ -15,7 +15,7 @@ import types
 import typing
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -81,10 +81,166 @@ class CredentialsSpec(Strict):
     remember_device: bool = False
 
 
+TwoStepMethod = Literal["app", "sms", "voice"]
+ToolName = Literal["orders", "inventory", "reports", "user_permissions"]
+Level = Literal["none", "view", "edit"]
+
+
+class JourneyStep(Strict):
+    """One thing a person does on the site; ``fresh_browser``: in a new browser, not the seller's."""
+
+    fresh_browser: bool = False
+    # Whose step it is (an account of the site); the scenario's credentials when not given.
+    account: str | None = None
+
+
+class SignInStep(JourneyStep):
+    """The probe's diagnosis of a sign-in; the last one's verdict is the scenario's."""
+
+    do: Literal["sign_in"]
+    path: str | None = Field(default=None, pattern=r"^/")  # where the sign-in starts (a tool page)
+    method: TwoStepMethod | None = None  # the 2-step method asked for when the site offers a choice
+
+
+class TwoStepSetupStep(JourneyStep):
+    do: Literal["two_step_setup"]
+    method: TwoStepMethod = "app"
+    phone: str = "090-1234-5678"
+    remember: bool = False
+
+
+class TwoStepAddStep(JourneyStep):
+    do: Literal["two_step_add"]
+    method: TwoStepMethod = "app"
+    phone: str = "080-9876-5432"
+
+
+class TwoStepRemoveStep(JourneyStep):
+    do: Literal["two_step_remove"]
+    method: Literal["totp", "sms", "voice"]
+
+
+class TwoStepOffStep(JourneyStep):
+    do: Literal["two_step_off"]
+
+
+class InviteUserStep(JourneyStep):
+    do: Literal["invite_user"]
+    name: str
+    email: str
+
+
+class AcceptInvitationStep(JourneyStep):
+    do: Literal["accept_invitation"]
+    email: str
+    password: str
+    name: str = "招待ユーザー"
+
+
+class ConfirmInvitationStep(JourneyStep):
+    do: Literal["confirm_invitation"]
+    email: str
+
+
+class SetPermissionsStep(JourneyStep):
+    do: Literal["set_permissions"]
+    email: str
+    rights: dict[ToolName, Level] = Field(min_length=1)
+
+
+class RevokeStep(JourneyStep):
+    do: Literal["revoke"]
+    email: str
+
+
+class OpenToolStep(JourneyStep):
+    do: Literal["open_tool"]
+    tool: ToolName
+
+
+class ContactFormStep(JourneyStep):
+    do: Literal["contact_form"]
+    topic: str | None = None
+    store: str | None = None
+    email: str | None = None
+    message: str | None = None
+    # Fill the form from the last sign-in's result (its ``contact``); given fields override it.
+    from_result: bool = False
+    # Type the characters of the captcha image (false: leave it empty).
+    solve_captcha: bool = True
+
+
+class ChangePasswordStep(JourneyStep):
+    do: Literal["change_password"]
+    new: str
+
+
+class MoveClockStep(JourneyStep):
+    """Move the bundled mock's clock (its admin API): a test-harness step, never against a real site."""
+
+    do: Literal["move_clock"]
+    days: int = Field(ge=-3650, le=3650)
+
+
+Step = Annotated[
+    SignInStep
+    | TwoStepSetupStep
+    | TwoStepAddStep
+    | TwoStepRemoveStep
+    | TwoStepOffStep
+    | InviteUserStep
+    | AcceptInvitationStep
+    | ConfirmInvitationStep
+    | SetPermissionsStep
+    | RevokeStep
+    | OpenToolStep
+    | ContactFormStep
+    | ChangePasswordStep
+    | MoveClockStep,
+    Field(discriminator="do"),
+]
+STEP_NAMES = tuple(
+    typing.get_args(m.model_fields["do"].annotation)[0] for m in typing.get_args(typing.get_args(Step)[0])
+)
+
+
+class StepSighting(Strict):
+    """What the user saw after journey step ``step`` (1 = the first): each text in a heading or alert."""
+
+    step: int = Field(ge=1)
+    saw: list[str] = Field(min_length=1)
+
+
+_UNSET: Any = object()
+
+
+class StateCheck(Strict):
+    """A fact of the site after the run (the mock's snapshot), at a dotted ``path``.
+
+    Exactly one of ``equals``, ``contains`` (an item of a list, a substring, or a
+    mapping's items) and ``count`` (of a list, filtered by ``where``).
+    """
+
+    path: str = Field(min_length=1)
+    equals: Any = None
+    contains: Any = None
+    count: int | None = Field(default=None, ge=0)
+    where: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_check(self) -> StateCheck:
+        given = [k for k in ("equals", "contains", "count") if k in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError(f"a state check has exactly one of equals, contains, count (got {given or 'none'})")
+        return self
+
+
 class Expect(Strict):
     verdict: Verdict
     remedy: str | None = None
     remedy_verified: bool | None = None
+    steps: list[StepSighting] = Field(default_factory=list)
+    state: list[StateCheck] = Field(default_factory=list)
 
     @field_validator("remedy")
     @classmethod
@@ -104,8 +260,27 @@ class Scenario(Strict):
     site: SiteConfig
     browser: BrowserSpec = Field(default_factory=BrowserSpec)
     credentials: CredentialsSpec
+    # What people do on the site, in order; ``sign_in`` steps are the probe's diagnosis.
+    journey: list[Step] = Field(default_factory=list)
     # Optional: without it a run reports the verdict and counts as expected.
     expect: Expect | None = None
+
+    @model_validator(mode="after")
+    def _journey_consistent(self) -> Scenario:
+        steps = self.expect.steps if self.expect else []
+        for i, sighting in enumerate(steps):
+            if sighting.step > len(self.journey):
+                raise ValueError(
+                    f"expect.steps[{i}].step: no journey step {sighting.step} (the journey has {len(self.journey)})"
+                )
+        accounts = {a.email.lower() for a in self.site.accounts} | {self.credentials.email.lower()}
+        accounts |= {step.email.lower() for step in self.journey if isinstance(step, AcceptInvitationStep)}
+        for i, step in enumerate(self.journey):
+            if step.account is not None and step.account.lower() not in accounts:
+                raise ValueError(
+                    f"journey[{i}].account: {step.account!r} is neither an account of the site nor an invitee"
+                )
+        return self
 
     @model_validator(mode="after")
     def _history_needs_a_profile(self) -> Scenario:
@@ -174,8 +349,31 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def _first_error(exc: ValidationError) -> str:
-    errors = exc.errors()
+def _journey_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """A journey step's error location without the step kind pydantic puts in it (its ``do``)."""
+    if len(loc) >= 3 and loc[0] == "journey" and isinstance(loc[1], int) and loc[2] in STEP_NAMES:
+        return (*loc[:2], *loc[3:])
+    return loc
+
+
+def _step_keys(loc: tuple[int | str, ...], data: Any) -> list[str] | None:
+    """The keys a journey step of its kind may have, for suggestions."""
+    if len(loc) != 2 or loc[0] != "journey" or not isinstance(data, dict):
+        return None
+    steps = data.get("journey")
+    index = loc[1]
+    if not isinstance(steps, list) or not isinstance(index, int) or index >= len(steps):
+        return None
+    step = steps[index]
+    kind = step.get("do") if isinstance(step, dict) else None
+    for model in typing.get_args(typing.get_args(Step)[0]):
+        if typing.get_args(model.model_fields["do"].annotation)[0] == kind:
+            return sorted(model.model_fields)
+    return None
+
+
+def _first_error(exc: ValidationError, data: Any = None) -> str:
+    errors: list[dict[str, Any]] = [{**e, "loc": _journey_loc(tuple(e["loc"]))} for e in exc.errors()]
     # A misspelled required key shows as an unknown key and a missing one: the
     # unknown key, with its suggestion, is the one that explains both.
     missing = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "missing"}
@@ -184,9 +382,16 @@ def _first_error(exc: ValidationError) -> str:
     loc = tuple(error["loc"])
     if error["type"] == "extra_forbidden":
         key = str(loc[-1]) if loc else ""
-        return f"{_field_path(loc)}: unknown key{_did_you_mean(key, _keys_at(loc[:-1]))}"
+        keys = _step_keys(loc[:-1], data) or _keys_at(loc[:-1])
+        return f"{_field_path(loc)}: unknown key{_did_you_mean(key, keys)}"
     if error["type"] == "missing":
         return f"{_field_path(loc)}: required key is missing"
+    if error["type"] == "union_tag_not_found":
+        return f"{_field_path(loc)}: a journey step needs `do:` (one of {', '.join(STEP_NAMES)})"
+    if error["type"] == "union_tag_invalid":
+        tag = str(error.get("ctx", {}).get("tag", ""))
+        known = ", ".join(STEP_NAMES)
+        return f"{_field_path(loc)}.do: unknown step {tag!r}{_did_you_mean(tag, STEP_NAMES)} (one of {known})"
     message = error["msg"].removeprefix("Value error, ")
     return f"{_field_path(loc)}: {message}" if loc else message
 
@@ -240,7 +445,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise UsageError(f"{source}: {_one_line(_first_error(exc))}") from None
+        raise UsageError(f"{source}: {_one_line(_first_error(exc, data))}") from None
 
 
 def names(directory: Path = SCENARIO_DIR) -> list[str]:

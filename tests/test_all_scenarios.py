@@ -106,8 +106,8 @@ BY_CODE: dict[Verdict, list[Expected]] = {
         Expected("device_phone_broken", "submit_broken", "event:submit_no_effect", "other_device", True),
     ],
     Verdict.TWO_STEP_NOT_ENABLED: [
-        Expected("two_step_disabled", "two_step_turned_off", "id:#sc-2sv-enroll-link", "enable_two_step", False),
-        Expected("two_step_legacy_account", "two_step_never_set_up", "設定されていません", "enable_two_step", False),
+        Expected("two_step_disabled", "two_step_turned_off", "id:#sc-2sv-enroll-link", "enable_two_step", True),
+        Expected("two_step_legacy_account", "two_step_never_set_up", "設定されていません", "enable_two_step", True),
     ],
     Verdict.OTP_REJECTED: [
         Expected("otp_wrong_code", "otp_invalid", "ワンタイムパスワード（OTP）は無効です", "fresh_code", True),

@@ -78,6 +78,10 @@ PLAN: dict[str, Run | Parse] = {
     "probe diagnose --url https://sellercentral.amazon.co.jp/ --out evidence/": Parse("the real site"),
     "probe diagnose --url http://sellercentral.amazon.co.jp.localhost:8000/ --json": Parse("run against probe mock"),
     "probe diagnose --url https://sellercentral.amazon.co.jp/ --device iphone": Parse("the real site"),
+    # probe access: the mock line runs in test_diagnose_against_probe_mock
+    "probe access --url https://sellercentral.amazon.co.jp/": Parse("the real site"),
+    "probe access --url https://sellercentral.amazon.co.jp/ --tool inventory --tool orders": Parse("the real site"),
+    "probe access --url http://sellercentral.amazon.co.jp.localhost:8000/ --json": Parse("run against probe mock"),
     # probe classify: files this test writes into ~/Downloads
     "probe classify ~/Downloads/セラーセントラル.html": Run(1),  # a refused password
     "probe classify ~/Downloads/sellercentral.mhtml": Run(),  # the home page
@@ -91,6 +95,28 @@ PLAN: dict[str, Run | Parse] = {
     # The pytest plugin, in another project
     "pip install probe pytest-playwright": Parse("installs into another project, from the network"),
     "pytest examples/test_seller_central.py": Parse("run with pytester in tests/test_pytest_plugin.py"),
+    # probe fleet, --connect, --shard and probe serve: real accounts and a browser grid; the mock runs are in
+    # tests/test_fleet.py, test_connect.py, test_shard.py and test_exporter.py
+    "probe fleet accounts.yaml": Parse("an agency's real accounts"),
+    "probe fleet accounts.yaml --json-lines": Parse("an agency's real accounts"),
+    "probe fleet accounts.yaml --junit fleet.xml": Parse("an agency's real accounts"),
+    "probe fleet accounts.yaml --workers 8 --per-marketplace 3": Parse("an agency's real accounts"),
+    "probe fleet accounts.yaml --device iphone": Parse("an agency's real accounts"),
+    "python -m playwright run-server --port 3000 --host 0.0.0.0": Parse("on the browser machine"),
+    "probe fleet accounts.yaml --connect ws://browsers.internal:3000/": Parse("a browser grid"),
+    "probe run --all --connect ws://browsers.internal:3000/": Parse("a browser grid"),
+    "probe diagnose --url https://sellercentral.amazon.co.jp/ --connect ws://browsers.internal:3000/": Parse(
+        "the real site on a browser grid"
+    ),
+    "probe run --all --shard 1/4 --junit shard-1.xml": Parse("a quarter of every scenario: too long for a test"),
+    "probe fleet accounts.yaml --shard 2/3": Parse("an agency's real accounts"),
+    "probe serve --fleet accounts.yaml": Parse("a long-running exporter for real accounts"),
+    "probe serve --fleet accounts.yaml --port 9160 --bind 0.0.0.0 --workers 4 --per-marketplace 2": Parse(
+        "a long-running exporter for real accounts"
+    ),
+    "probe serve --fleet accounts.yaml --connect ws://browsers.internal:3000/": Parse("a browser grid"),
+    "curl 'http://127.0.0.1:9160/probe?target=sakura-zakka'": Parse("needs `probe serve` with real accounts"),
+    "curl http://127.0.0.1:9160/metrics": Parse("needs `probe serve` with real accounts"),
     # probe reset: on Chromium profiles this test creates
     "probe reset --profile ~/.config/chromium-seller": Run(),
     "probe reset --profile ./profile --origin staging.example.com": Run(),
@@ -369,6 +395,13 @@ def test_diagnose_against_probe_mock(workdir: Workdir, port: int, mock: str) -> 
     done = workdir.bash("\n".join(lines), stdin=f"{password}\n{seed}\n")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     assert json.loads(done.stdout)["verdict"] == "ok"
+    # The primary user may open every tool: `probe access` says so, with the same credentials.
+    lines[-1] = mock_command("probe access --url http://sellercentral.amazon.co.jp.localhost:8000/ --json", port)
+    done = workdir.bash("\n".join(lines), stdin=f"{password}\n{seed}\n")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    tools = json.loads(done.stdout)["tools"]
+    assert tools
+    assert all(t["allowed"] for t in tools)
 
 
 def test_mock_with_another_scenario_starts_and_stops(workdir: Workdir, port: int) -> None:
