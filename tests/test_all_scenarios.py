@@ -270,9 +270,15 @@ def test_the_har_of_every_run_classifies_as_the_run_did(all_run: AllRun) -> None
         found: dict[str, tuple[str, str]] = {}
         async with BrowserSession() as session:
             for result in all_run.payload["results"]:
-                if result["remedies_tried"] or result["attempts"] > 1 or result["rule"] in investigations:
-                    # The HAR ends on the page a remedy or a retry reached, or the verdict
-                    # came from the mailbox: not what the recorded pages alone show.
+                if (
+                    result["remedies_tried"]
+                    or result["attempts"] > 1
+                    or result["rule"] in investigations
+                    or result.get("journey")
+                ):
+                    # The HAR ends on the page a remedy, a retry or a journey's later step
+                    # reached, or the verdict came from the mailbox: not what the recorded
+                    # pages of the sign-in alone show.
                     continue
                 har = all_run.out / result["scenario"] / "network.har"
                 saved = load_saved(har)

@@ -126,6 +126,8 @@ def finish_setup(page: Page, *, remember: bool) -> None:
 
 
 def listed_methods(page: Page) -> list[tuple[str | None, str]]:
+    """The settings page's methods, once the page shows 2-step as on (a click may still be navigating)."""
+    expect(page.locator("#sia-methods")).to_be_visible()
     rows = page.locator("#sia-methods .sia-method")
     return [
         (rows.nth(i).get_attribute("data-method"), rows.nth(i).locator(".sia-method-role").inner_text())
