@@ -42,15 +42,22 @@ def accepted(half: str) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def attachment_findings() -> dict[Path, AttachmentFinding]:
-    """Every attached file classified once, as `probe classify` does."""
-    paths = sorted((REPORTS / "attachments").iterdir())
+    """Every file a sample report attaches, classified once, as `probe classify` does."""
+    paths = sorted(
+        {
+            path.resolve()
+            for half in HALVES
+            for name in accepted(half)
+            for path in load_report(REPORTS / half / f"{name}.yaml").attachment_paths()
+        }
+    )
 
     async def go() -> dict[Path, AttachmentFinding]:
         found = {}
         async with BrowserSession() as session:
             for path in paths:
                 result = await classify_saved(load_saved(path), session)
-                found[path.resolve()] = AttachmentFinding(path.name, result.verdict, result.rule)
+                found[path] = AttachmentFinding(path.name, result.verdict, result.rule)
         return found
 
     return run_async(go())

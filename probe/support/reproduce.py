@@ -57,7 +57,7 @@ class Case:
                     "verdict": candidate.result.verdict,
                     "rule": candidate.result.rule,
                     "detail": candidate.result.detail,
-                    "detail_ja": getattr(candidate.result, "detail_ja", ""),
+                    "detail_ja": candidate.result.detail_ja,
                     "artifacts": candidate.result.artifacts,
                 }
             candidates.append(data)
