@@ -7,7 +7,7 @@ Writes ``benchmarks/results/latest.json`` (``--out``) and prints a summary.
 1. The ``ok`` sign-in: the probe (``play``: mock start, sign-in, evidence,
    verdict) against a lean hand-written Playwright script of the kind a good
    engineer writes (locators, auto-waiting, a wait on each navigation, no
-   ``networkidle``, no sleeps), each also starting its own mock. Same browser,
+   ``networkidle``, no sleeps), each also starting and stopping its own mock. Same browser,
    alternating, so machine noise hits both alike; medians.
 2. The suite: ``run --all`` through the library with one and with two workers
    (``suite_s`` is the two-worker wall time).
@@ -75,16 +75,15 @@ async def lean_sign_in(session: BrowserSession, url: str, email: str, password: 
 
 
 async def lean_with_mock(session: BrowserSession, site: SiteConfig, email: str, password: str, secret: str) -> float:
-    """The lean script's sign-in, timed with its own mock's start (as the probe's ``play`` is)."""
+    """The lean script's sign-in, timed with its own mock's start and stop (as the probe's ``play`` is)."""
     started = time.perf_counter()
     mock = MockServer(site)
     await asyncio.to_thread(mock.start)
     try:
         await lean_sign_in(session, mock.url(), email, password, secret)
     finally:
-        elapsed = time.perf_counter() - started
         await asyncio.to_thread(mock.stop)
-    return elapsed
+    return time.perf_counter() - started
 
 
 async def sign_in(repeat: int) -> dict[str, Any]:

@@ -103,7 +103,8 @@ class DriverOptions:
     navigation_timeout_ms: int = 15_000
     # How long a field or button may take to become usable (visible, enabled, steady).
     action_timeout_ms: int = 5_000
-    # How long a submit may still navigate after the page threw a script error.
+    # Kept for callers that set it; unused: after a script error the driver waits for the page to go
+    # quiet (no request in flight, its task queue run) instead of a fixed grace.
     script_error_grace_ms: int = 1_500
     # How long a challenge page may take to clear itself (its script reloads the page), and how often.
     challenge_wait_ms: int = 6_000
@@ -155,6 +156,12 @@ class LoginDriver:
         self._asked_other_method = False
         self._script_error = asyncio.Event()
         self._navigated = asyncio.Event()  # the main frame navigated since the last read
+        self._navigation_requested = asyncio.Event()  # the main frame asked for a new document
+        self._in_flight: set[Request] = set()  # the page's requests not yet answered or failed
+        self._quiet = asyncio.Event()  # set while no request is in flight
+        self._quiet.set()
+        page.on("request", self._on_request)
+        page.on("requestfinished", self._on_request_done)
         page.on("response", self._on_response)
         page.on("requestfailed", self._on_request_failed)
         page.on("pageerror", self._on_page_error)
@@ -167,7 +174,19 @@ class LoginDriver:
         if request.is_navigation_request() and request.frame == self.page.main_frame:
             self.attempt.documents.append(Document(request.method, response.url, response.status))
 
+    def _on_request(self, request: Request) -> None:
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            self._navigation_requested.set()
+        self._in_flight.add(request)
+        self._quiet.clear()
+
+    def _on_request_done(self, request: Request) -> None:
+        self._in_flight.discard(request)
+        if not self._in_flight:
+            self._quiet.set()
+
     def _on_request_failed(self, request: Request) -> None:
+        self._on_request_done(request)
         failure = request.failure or ""
         if request.is_navigation_request() and not failure.startswith(_BENIGN_FAILURES):
             self._event("network_error", request.url, failure)
@@ -303,6 +322,24 @@ class LoginDriver:
             )
         return forms
 
+    async def _form_with(self, step: str, controls: FormControls, *names: str) -> tuple[Locator, list[Locator]]:
+        """The form and its controls ``names``, counted at once (one round trip to the page, not one each).
+
+        The problems come in the order the one-by-one lookups would raise them: the form first.
+        """
+        forms = self.page.locator(controls.form)
+        found = await asyncio.gather(
+            self._form(step, controls),
+            *(self._control(step, forms, controls, name) for name in names),
+            return_exceptions=True,
+        )
+        for item in found:
+            if isinstance(item, BaseException):
+                raise item
+        form, *located = found
+        assert isinstance(form, Locator)
+        return form, [item for item in located if isinstance(item, Locator)]
+
     async def _control(self, step: str, form: Locator, controls: FormControls, name: str) -> Locator:
         found = await self._maybe_control(step, form, controls, name)
         if found is None:
@@ -343,6 +380,7 @@ class LoginDriver:
     async def _submit(self, control: Locator, name: str = "submit") -> bool:
         """Click and wait for the next page; a page that throws instead gives up early."""
         self._script_error.clear()
+        self._navigation_requested.clear()
         try:
             async with self.page.expect_navigation(timeout=self.options.navigation_timeout_ms) as navigation:
                 try:
@@ -375,23 +413,58 @@ class LoginDriver:
         broken = asyncio.ensure_future(self._script_error.wait())
         try:
             await asyncio.wait({nav, broken}, return_when=asyncio.FIRST_COMPLETED)
-            if not nav.done():
-                await asyncio.wait({nav}, timeout=self.options.script_error_grace_ms / 1000)
-            if not nav.done():
+            if not nav.done() and not await self._navigation_pending():
                 raise _SubmitBroken
-            nav.result()
+            await nav  # bounded by the navigation timeout
         finally:
             for task in (nav, broken):
                 if not task.done():
                     task.cancel()
             await asyncio.gather(nav, broken, return_exceptions=True)
 
+    async def _navigation_pending(self) -> bool:
+        """After a script error: will the submit still navigate?
+
+        A form submitted by the browser asks for its document in the same task as
+        the click; a script may first finish a request of its own (a token, a
+        fingerprint) and then submit. So: wait until the page has no request in
+        flight and has run its queued tasks; a navigation asked for by then is
+        pending, none means the submit did nothing. No fixed grace.
+        """
+        for _ in range(20):  # each round needs the page to start yet another request
+            if self._navigation_requested.is_set():
+                return True
+            quiet = asyncio.ensure_future(self._quiet.wait())
+            asked = asyncio.ensure_future(self._navigation_requested.wait())
+            try:
+                await asyncio.wait(
+                    {quiet, asked},
+                    timeout=self.options.navigation_timeout_ms / 1000,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for task in (quiet, asked):
+                    task.cancel()
+                await asyncio.gather(quiet, asked, return_exceptions=True)
+            if self._navigation_requested.is_set():
+                return True
+            if not self._quiet.is_set():
+                return False  # a request hung for the whole navigation timeout: nothing will come of it
+            try:
+                # One turn of the page's task queue: what the click scheduled has run.
+                await self.page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")
+            except PlaywrightError:
+                return True  # the document went away under the probe: it is navigating
+            if self._navigation_requested.is_set():
+                return True
+            if self._quiet.is_set():
+                return False
+        return False
+
     # -- the steps ---------------------------------------------------------------------
 
     async def _fill_and_submit(self, step: str, controls: FormControls, field: str, value: str) -> bool:
-        form = await self._form(step, controls)
-        box = await self._control(step, form, controls, field)
-        submit = await self._control(step, form, controls, "submit")
+        _, (box, submit) = await self._form_with(step, controls, field, "submit")
         await self._use(field, box.fill(value, timeout=self.options.action_timeout_ms))
         return await self._submit(submit)
 
@@ -462,9 +535,7 @@ class LoginDriver:
         by_sms = any(p.casefold() in heading.casefold() for p in controls.verification_sms_heading)
         where = "the phone's text messages" if by_sms else "the mailbox"
         source = self.credentials.sms if by_sms else self.credentials.mail
-        form = await self._form("verification", controls.verification_form)
-        box = await self._control("verification", form, controls.verification_form, "code")
-        submit = await self._control("verification", form, controls.verification_form, "submit")
+        box, submit = (await self._form_with("verification", controls.verification_form, "code", "submit"))[1]
         if source is None:
             self._event(
                 "verification_code_unreadable", self.page.url, f"the code went to {where}; the probe cannot read it"

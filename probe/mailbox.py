@@ -1,5 +1,9 @@
 """The seller's mailbox and phone, read the way a person reads them: open the
 page, read the newest messages first. Nothing but visible text is used.
+
+Waiting for a message is done the way a webmail offers it: the page's
+"newer messages" link (``a[rel=next]``) with ``wait=S`` is held open until a
+message arrives or S seconds pass. An inbox without that link is read once.
 """
 
 from __future__ import annotations
@@ -7,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from playwright.async_api import BrowserContext
+from playwright.async_api import BrowserContext, Page
 
 from .redact import SECRETS
 
@@ -18,8 +23,8 @@ class Inbox:
     """A page listing messages, newest first (a webmail inbox, or a phone's texts)."""
 
     url: str
-    polls: int = 4
-    poll_interval_s: float = 0.5
+    # How long a code may take to arrive once the site sent it (the mock sends before its page shows).
+    wait_s: float = 1.5
 
     async def read(self, context: BrowserContext) -> str:
         page = await context.new_page()
@@ -28,6 +33,20 @@ class Inbox:
             return await page.locator("body").inner_text()
         finally:
             await page.close()
+
+    async def wait_newer(self, page: Page, seconds: float) -> bool:
+        """Follow the page's "newer messages" link as a long-poll of ``seconds``; False without one."""
+        link = page.locator('a[rel="next"]')
+        if await link.count() != 1:
+            return False
+        href = await link.get_attribute("href")
+        if not href:
+            return False
+        parts = urlsplit(urljoin(page.url, href))
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "wait"]
+        query.append(("wait", f"{seconds:.2f}"))
+        await page.goto(urlunsplit(parts._replace(query=urlencode(query))), timeout=(seconds + 10) * 1000)
+        return True
 
 
 # A code read out by a voice call and transcribed digit by digit: "1、2、3、4、5、6".
@@ -47,20 +66,26 @@ class InboxCodes:
     used: set[str] = field(default_factory=set)
 
     async def next_code(self, context: BrowserContext) -> str | None:
-        """The newest code not typed before; the phone is checked a few times, like a person would."""
-        for poll in range(self.inbox.polls):
-            if poll:
-                # Polling an inbox page: nothing in the browser to wait on.
-                await asyncio.sleep(self.inbox.poll_interval_s)
-            text = _spoken_as_written(await self.inbox.read(context))
-            codes = re.findall(self.pattern, text)
-            # Only the newest message counts: an older code was replaced by it.
-            if codes and codes[0] not in self.used:
-                code = str(codes[0])
-                self.used.add(code)
-                SECRETS.add(code)
-                return code
-        return None
+        """The newest code not typed before, waiting up to ``inbox.wait_s`` for one to arrive."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.inbox.wait_s
+        page = await context.new_page()
+        try:
+            await page.goto(self.inbox.url)
+            while True:
+                text = _spoken_as_written(await page.locator("body").inner_text())
+                codes = re.findall(self.pattern, text)
+                # Only the newest message counts: an older code was replaced by it.
+                if codes and codes[0] not in self.used:
+                    code = str(codes[0])
+                    self.used.add(code)
+                    SECRETS.add(code)
+                    return code
+                remaining = deadline - loop.time()
+                if remaining <= 0 or not await self.inbox.wait_newer(page, remaining):
+                    return None
+        finally:
+            await page.close()
 
 
 # The name the runner and older callers use for the phone's messages.

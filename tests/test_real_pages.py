@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -346,7 +346,7 @@ def test_a_duplicated_control_is_ambiguous_not_clicked() -> None:
 def _challenge_site(clears: bool) -> Callable[[Route], Awaitable[None]]:
     """The WAF page at the sign-in URL; its script sets a token and reloads, which passes if ``clears``."""
     solver = (
-        '<script>setTimeout(function () { document.cookie = "aws-waf-token=solved"; location.reload(); }, 300);'
+        '<script>setTimeout(function () { document.cookie = "aws-waf-token=solved"; location.reload(); }, 900);'
         "</script>"
     )
     challenge = html("waf_challenge.html").replace("</body>", solver + "</body>")
@@ -372,7 +372,8 @@ def test_driver_waits_for_a_challenge_that_may_clear_itself(clears: bool) -> Non
             await context.route("**/*", _challenge_site(clears))
             page = await context.new_page()
             # No email: the walk stops at the email page, which is all this needs.
-            driver = LoginDriver(page, profile, Credentials("", PASSWORD), FAST)
+            # The page clears itself after 0.9 s (late enough to be read first on a loaded machine).
+            driver = LoginDriver(page, profile, Credentials("", PASSWORD), replace(FAST, challenge_wait_ms=5_000))
             attempt = await driver.run(f"{JP}/ap/signin{SIGN_IN_QUERY}")
             return attempt, classify(attempt.final, attempt.events, profile)
 
