@@ -23,12 +23,13 @@ from urllib.parse import quote
 
 from playwright.async_api import BrowserContext
 
-from fixtures.mock_site import MockServer
+from fixtures.mock_site import MockHub, MockServer
 from fixtures.mock_site.marketplaces import TEST_SUFFIX
+from fixtures.mock_site.server import SiteAccess
 from fixtures.network import UNRESOLVABLE_SUFFIX, BlackHoleServer, PlainHttpServer, ResettingServer, closed_port
 
 from .browser import BrowserSession
-from .diagnosis import Outcome, Target
+from .diagnosis import Outcome, RetryPolicy, Target
 from .errors import InfraError, UsageError
 from .evidence import Recorder
 from .flow import Credentials, DriverOptions
@@ -47,9 +48,16 @@ __all__ = ["MAIL_HOST", "check_state", "credentials_for", "plant_cookies", "play
 # The bundled mock's mail and SMS host: the seller's mailbox and phone.
 MAIL_HOST = "mail"
 # A server that never answers ends each sign-in only at the driver's navigation
-# timeout (15 s by default, 4 tries): the harness waits 3 s per try instead,
-# unless the run sets its own driver options.
-BLACK_HOLE_NAVIGATION_TIMEOUT_MS = 3_000
+# timeout (15 s by default, 4 tries): the harness waits 1 s per try instead (the
+# mock answers within milliseconds), unless the run sets its own driver options.
+BLACK_HOLE_NAVIGATION_TIMEOUT_MS = 1_000
+# The mock's self-clearing challenges reload within a fraction of a second: the
+# harness waits 2 s for one to clear (6 s by default), unless the run sets its own driver options.
+MOCK_CHALLENGE_WAIT_MS = 2_000
+# The mock fails and recovers on a count of requests, not on the clock: when the
+# run keeps the default retry policy, the harness backs off a quarter as long.
+MOCK_RETRY = RetryPolicy(deadline_s=30.0, backoff_s=0.05, backoff_max_s=0.5)
+_DEFAULT_RETRY = RunOptions().retry
 
 
 def credentials_for(scenario: Scenario, mail_origin: str, profile: Profile) -> tuple[Credentials, Inbox | None]:
@@ -215,25 +223,51 @@ def _result(scenario: Scenario, played: Played | Outcome, started: float) -> Res
     )
 
 
+def _paced(scenario: Scenario, options: RunOptions) -> RunOptions:
+    """The run's options, with the waits the caller left at their defaults set for the bundled mock."""
+    if options.retry == _DEFAULT_RETRY:
+        options = replace(options, retry=MOCK_RETRY)
+    if options.driver is None:
+        driver = DriverOptions(challenge_wait_ms=MOCK_CHALLENGE_WAIT_MS)
+        if scenario.network == "timeout":
+            driver = replace(driver, navigation_timeout_ms=BLACK_HOLE_NAVIGATION_TIMEOUT_MS)
+        options = replace(options, driver=driver)
+    return options
+
+
 async def play(
-    scenario: Scenario, session: BrowserSession, options: RunOptions, profile: Profile | None = None
+    scenario: Scenario,
+    session: BrowserSession,
+    options: RunOptions,
+    profile: Profile | None = None,
+    *,
+    hub: MockHub | None = None,
 ) -> Result:
+    """One scenario against the bundled mock: on a site leased from ``hub``, or on a mock of its own.
+
+    A hub serves as many scenarios at once as it has slots; play no more at once.
+    """
     profile = profile or load_profile()
     if profile.marketplace_of(scenario.start) is None:
         raise UsageError(f"scenario {scenario.name}: start host {scenario.start!r} is not a Seller Central host")
     started = time.perf_counter()
-
-    if scenario.network == "timeout" and options.driver is None:
-        options = replace(options, driver=DriverOptions(navigation_timeout_ms=BLACK_HOLE_NAVIGATION_TIMEOUT_MS))
+    options = _paced(scenario, options)
 
     async def run(recorder: Recorder) -> Result:
-        return _result(scenario, await _play(scenario, session, options, profile, recorder), started)
+        return _result(scenario, await _play(scenario, session, options, profile, recorder, hub), started)
 
     return await _recorded(scenario.name, options, profile, run)
 
 
 @asynccontextmanager
-async def _running_mock(scenario: Scenario, admin_token: str | None = None) -> AsyncIterator[MockServer]:
+async def _running_mock(
+    scenario: Scenario, admin_token: str | None = None, hub: MockHub | None = None
+) -> AsyncIterator[SiteAccess]:
+    """The scenario's site: leased from the hub, or a mock server of its own."""
+    if hub is not None:
+        async with _leased(hub, scenario, admin_token) as site:
+            yield site
+        return
     mock = MockServer(scenario.site, admin_token=admin_token)
     try:
         await asyncio.to_thread(mock.start)
@@ -245,8 +279,29 @@ async def _running_mock(scenario: Scenario, admin_token: str | None = None) -> A
         await asyncio.to_thread(mock.stop)
 
 
+@asynccontextmanager
+async def _leased(hub: MockHub, scenario: Scenario, admin_token: str | None) -> AsyncIterator[SiteAccess]:
+    """A site of the hub's for the scenario, built off the event loop (hashing its passwords takes a while)."""
+    lease = hub.lease(scenario.site, admin_token=admin_token)
+    entering = asyncio.ensure_future(asyncio.to_thread(lease.__enter__))
+    try:
+        site = await asyncio.shield(entering)
+    except asyncio.CancelledError:
+        # The thread takes the slot all the same: it goes back once taken.
+        entering.add_done_callback(
+            lambda done: done.cancelled() or done.exception() or lease.__exit__(None, None, None)
+        )
+        raise
+    except (OSError, RuntimeError) as exc:
+        raise InfraError(f"the mock site did not start: {exc}") from exc
+    try:
+        yield site
+    finally:
+        lease.__exit__(None, None, None)
+
+
 @contextmanager
-def _start_origin(scenario: Scenario, mock: MockServer) -> Iterator[str]:
+def _start_origin(scenario: Scenario, mock: SiteAccess) -> Iterator[str]:
     """Where the browser starts: the mock, or a broken network in front of it."""
     if scenario.network == "refused":
         yield f"http://{scenario.start}{TEST_SUFFIX}:{closed_port()}"
@@ -267,7 +322,7 @@ def _start_origin(scenario: Scenario, mock: MockServer) -> Iterator[str]:
 
 @asynccontextmanager
 async def _seller_browser(
-    scenario: Scenario, session: BrowserSession, mock: MockServer, recorder: Recorder
+    scenario: Scenario, session: BrowserSession, mock: SiteAccess, recorder: Recorder
 ) -> AsyncIterator[BrowserContext]:
     """The seller's browser as the scenario describes it: device, profile on disk, history."""
     device = scenario.browser.device
@@ -293,14 +348,19 @@ async def _seller_browser(
 
 
 async def _play(
-    scenario: Scenario, session: BrowserSession, options: RunOptions, profile: Profile, recorder: Recorder
+    scenario: Scenario,
+    session: BrowserSession,
+    options: RunOptions,
+    profile: Profile,
+    recorder: Recorder,
+    hub: MockHub | None = None,
 ) -> Played:
     # The bundled mock's admin API, for the harness's own steps (the clock): never the probe's.
     admin_token = secrets.token_urlsafe(24) if scenario.journey else None
     SECRETS.add(admin_token)
     # Changes to the account (2-step set-up, a new password) are the point on the bundled mock.
     options = replace(options, allow_changes=True)
-    async with _running_mock(scenario, admin_token) as mock:
+    async with _running_mock(scenario, admin_token, hub) as mock:
         with _start_origin(scenario, mock) as origin:
             target = Target(origin + scenario.start_path, profile)
             credentials, mailbox = credentials_for(scenario, mock.origin(MAIL_HOST), profile)
@@ -356,7 +416,7 @@ def _people(scenario: Scenario, seller: Credentials, mail_origin: str, profile: 
     return people
 
 
-async def _move_clock(mock: MockServer, token: str, days: int) -> str:
+async def _move_clock(mock: SiteAccess, token: str, days: int) -> str:
     """The bundled mock's clock, moved through its admin API (a test-harness step)."""
     url = f"http://127.0.0.1:{mock.port}/__mock__/clock"
     request = urllib.request.Request(
@@ -386,7 +446,7 @@ async def _journey(
     target: Target,
     seller: Credentials,
     mailbox: Inbox | None,
-    mock: MockServer,
+    mock: SiteAccess,
     admin_token: str,
 ) -> Played:
     """The scenario's journey, step by step; the last sign-in's outcome is the verdict."""
@@ -475,16 +535,25 @@ async def _sign_in(
 
 
 async def play_all(scenarios: Sequence[Scenario], session: BrowserSession, options: RunOptions) -> list[Result]:
-    """Every scenario, ``options.workers`` at a time, each with its own mock."""
-    gate = asyncio.Semaphore(max(1, options.workers))
+    """Every scenario, ``options.workers`` at a time, each on a fresh site of one mock server for the run."""
+    workers = max(1, options.workers)
+    gate = asyncio.Semaphore(workers)
+    hub = MockHub(workers)
+    try:
+        await asyncio.to_thread(hub.start)
+    except (OSError, RuntimeError) as exc:
+        raise InfraError(f"the mock site did not start: {exc}") from exc
 
     async def one(scenario: Scenario) -> Result:
         async with gate:
             if options.on_start is not None:
                 options.on_start(scenario)
-            result = await play(scenario, session, options)
+            result = await play(scenario, session, options, hub=hub)
             if options.on_done is not None:
                 options.on_done(result)
             return result
 
-    return list(await asyncio.gather(*(one(s) for s in scenarios)))
+    try:
+        return list(await asyncio.gather(*(one(s) for s in scenarios)))
+    finally:
+        await asyncio.to_thread(hub.stop)
