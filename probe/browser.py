@@ -8,21 +8,24 @@ choice, launched with flags that keep it quiet on a closed network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from playwright.async_api import Browser, BrowserContext, Playwright, Route, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, Request, Route, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 from .errors import InfraError, UsageError
+from .remedies import clear_site_data, reset_hosts
 
 QUIET_ARGS = (
     "--disable-background-networking",
@@ -183,14 +186,182 @@ class BrowserSession:
     @asynccontextmanager
     async def context(self, device: str = "desktop", **extra: Any) -> AsyncIterator[BrowserContext]:
         """A fresh context; ``extra`` are more ``new_context`` options (such as HAR recording)."""
+        context = await self.new_context(device, **extra)
+        try:
+            yield context
+        finally:
+            await context.close()
+
+    async def new_context(self, device: str = "desktop", **extra: Any) -> BrowserContext:
+        """A fresh context the caller closes."""
         assert self.browser is not None
         context = await self.browser.new_context(**self.context_args(device), **extra)
         try:
             if self.skip_media:
                 await context.route(MEDIA, _skip)
-            yield context
-        finally:
+        except BaseException:
             await context.close()
+            raise
+        return context
+
+
+@dataclass
+class _Pooled:
+    """A context of the pool, its page that is kept open, and the hosts its sign-ins reached."""
+
+    context: BrowserContext
+    device: str
+    kept: Page
+    origins: set[str] = field(default_factory=set)  # scheme://host[:port]
+    uses: int = 0
+
+    def saw(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            self.origins.add(f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}")
+
+
+class Unclean(Exception):
+    """A context handed back to the pool still holds something of the last sign-in."""
+
+
+class ContextPool:
+    """Browser contexts reused across the sign-ins of one run, wiped between them.
+
+    Opening a context is cheap; its first page (a renderer of its own) is not. A
+    pooled context keeps one blank page open, which no sign-in uses and which never
+    navigates, and each sign-in opens its own page in it, as in a fresh context.
+    When a sign-in is done, every other page is closed and the context is wiped as
+    Chrome's "Delete browsing data" for all time does it: every cookie, the HTTP
+    cache, and every kind of site storage (local storage, IndexedDB, cache storage,
+    service workers, file systems) of every origin a request of it went to; session
+    storage went with the closed pages. Then the wipe is checked: a context with a
+    cookie left, a page left, or storage still counted for one of those origins is
+    closed, never reused, and so is a context whose sign-in raised.
+
+    Only contexts of the same device profile are reused for one another, and at most
+    ``size`` are kept idle (one per concurrent sign-in). A context with other options
+    (HAR recording) is never pooled: ask the session for a fresh one.
+    """
+
+    def __init__(self, session: BrowserSession, size: int) -> None:
+        self.session = session
+        self.size = max(1, size)
+        self._idle: dict[str, list[_Pooled]] = {}
+        self.opened = 0  # contexts made, for tests and benchmarks
+        self.reused = 0  # sign-ins that got a context an earlier one used
+        self.discarded = 0  # contexts closed instead of reused (an unclean wipe, a failed sign-in)
+
+    async def __aenter__(self) -> ContextPool:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def idle(self, device: str = "desktop") -> int:
+        """How many wiped contexts of ``device`` wait to be reused."""
+        return len(self._idle.get(device, ()))
+
+    async def close(self) -> None:
+        idle = [pooled for group in self._idle.values() for pooled in group]
+        self._idle.clear()
+        for pooled in idle:
+            await _close_quietly(pooled.context)
+
+    @asynccontextmanager
+    async def context(self, device: str = "desktop") -> AsyncIterator[BrowserContext]:
+        """A context for one sign-in: a wiped one of ``device`` when there is one, else a new one."""
+        pooled = await self._take(device)
+        if pooled.uses:
+            self.reused += 1
+        pooled.uses += 1
+        try:
+            yield pooled.context
+        except BaseException:
+            self.discarded += 1
+            await _close_quietly(pooled.context)
+            raise
+        await self._give_back(pooled)
+
+    async def _take(self, device: str) -> _Pooled:
+        idle = self._idle.setdefault(device, [])
+        return idle.pop() if idle else await self._open(device)
+
+    async def _open(self, device: str) -> _Pooled:
+        context = await self.session.new_context(device)
+        try:
+            kept = await context.new_page()
+        except BaseException:
+            await context.close()
+            raise
+        pooled = _Pooled(context, device, kept)
+        context.on("request", pooled.saw)
+        self.opened += 1
+        return pooled
+
+    async def _give_back(self, pooled: _Pooled) -> None:
+        idle = self._idle.setdefault(pooled.device, [])
+        try:
+            await wipe(pooled.context, pooled.kept, pooled.origins)
+        except BaseException as exc:  # unclean, the browser failing, or the run cancelled meanwhile
+            self.discarded += 1
+            await _close_quietly(pooled.context)
+            if isinstance(exc, Unclean | PlaywrightError):
+                return
+            raise
+        pooled.origins.clear()
+        if len(idle) >= self.size:
+            await _close_quietly(pooled.context)
+            return
+        idle.append(pooled)
+
+
+async def wipe(context: BrowserContext, kept: Page, origins: set[str]) -> None:
+    """Close every page but ``kept``; delete every cookie, the HTTP cache and the site data of ``origins``; check.
+
+    ``origins`` are ``scheme://host[:port]``: site data is kept per origin, port
+    included. Raises ``Unclean`` when a cookie, another page or stored data of one
+    of ``origins`` is left.
+    """
+    if kept.is_closed() or kept.url != "about:blank":
+        raise Unclean("the kept page was closed or navigated")
+    for page in context.pages:
+        if page is not kept:
+            await page.close()
+    hosts = sorted({urlsplit(origin).hostname or "" for origin in origins} - {""})
+    # Every cookie and the HTTP cache; the site data of each host (on its default ports) and of each origin.
+    await reset_hosts(context, kept, hosts, all_sites=True)
+    await clear_site_data(context, kept, sorted(origins))
+    left = await context.cookies()
+    if left:
+        raise Unclean(f"{len(left)} cookie(s) left")
+    if [page for page in context.pages if page is not kept]:
+        raise Unclean("a page opened during the wipe")
+    stored = await stored_bytes(context, kept, origins)
+    if stored:
+        raise Unclean(f"{stored} byte(s) of site data left")
+
+
+async def stored_bytes(context: BrowserContext, page: Page, origins: set[str]) -> int:
+    """What the quota system still counts for ``origins`` (IndexedDB, cache storage, service workers, file systems)."""
+    if not origins:
+        return 0
+    session = await context.new_cdp_session(page)
+    try:
+        total = 0
+        for origin in sorted(origins):
+            usage = await session.send("Storage.getUsageAndQuota", {"origin": origin})
+            total += int(usage.get("usage", 0))
+        return total
+    finally:
+        await session.detach()
+
+
+async def _close_quietly(context: BrowserContext) -> None:
+    with contextlib.suppress(PlaywrightError):  # the browser went away: nothing is left to close
+        await context.close()
 
 
 # Images, fonts and media, by their address (only these requests are routed; the rest go straight out).

@@ -388,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--connect", metavar="WS_URL", type=_endpoint, help="use a Playwright browser server")
     fleet.add_argument("--shard", metavar="I/N", type=_shard, help="only shard I of N (stable by account name)")
     fleet.add_argument("--device", choices=sorted(DEVICES), default="desktop", help="browser profile to emulate")
+    fleet.add_argument(
+        "--out", metavar="DIR", type=Path, help="keep each account's artifacts in DIR/ACCOUNT (log, result.json, ...)"
+    )
 
     serve = command(
         "serve", "a Prometheus exporter: /probe?target=ACCOUNT signs in and answers metrics", SERVE_EXAMPLES
@@ -767,7 +770,9 @@ def _run(args: argparse.Namespace, env: Environment) -> ExitStatus:
         asyncio.run(play_them())
     except (KeyboardInterrupt, asyncio.CancelledError):
         stopped = KeyboardInterrupt()
-    except InfraError as exc:
+    except (InfraError, UsageError) as exc:
+        # A UsageError raised while playing (a scenario the browser cannot play, such as a profile
+        # on disk in a remote browser) is bad input, as everywhere else: exit 2, not the probe's failure.
         stopped = exc
     except Exception as exc:  # the browser or its driver went away mid-run (Chromium killed, ...)
         stopped = InfraError(f"the browser or its driver failed: {_first_line(exc)}")
@@ -792,6 +797,9 @@ def _run(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if isinstance(stopped, KeyboardInterrupt):
         env.stderr.write(f"probe: interrupted: {tally}\n")
         return ExitStatus.INTERRUPTED
+    if isinstance(stopped, UsageError):
+        env.stderr.write(f"probe: error: {_one_line(str(stopped))}\n")
+        return ExitStatus.USAGE
     env.stderr.write(f"probe: failed: {_one_line(str(stopped))} ({tally})\n")
     return ExitStatus.INFRA
 
@@ -1159,6 +1167,8 @@ def _fleet(args: argparse.Namespace, env: Environment) -> ExitStatus:
         fleet = fleet.only(args.shard.select(fleet.names(), str))
     if args.junit is not None:
         _check_junit(args.junit)
+    if args.out is not None:
+        _check_out(args.out)
     fleet.check_secrets(env.env)
     finished: dict[str, FleetResult] = {}
     total = len(fleet.accounts)
@@ -1176,7 +1186,9 @@ def _fleet(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 )
                 env.stderr.flush()
 
-    options = FleetOptions(workers=args.workers, per_marketplace=args.per_marketplace, device=args.device, on_done=done)
+    options = FleetOptions(
+        workers=args.workers, per_marketplace=args.per_marketplace, device=args.device, on_done=done, out=args.out
+    )
 
     async def check() -> None:
         if not fleet.accounts:

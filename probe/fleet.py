@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import pyotp
 import yaml
 
-from .browser import BrowserSession
+from .browser import BrowserSession, ContextPool
 from .diagnosis import RetryPolicy
 from .errors import InfraError, UsageError
 from .flow import Credentials
@@ -384,6 +384,23 @@ class FleetOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     on_start: Callable[[FleetAccount], None] | None = None
     on_done: Callable[[FleetResult], None] | None = None
+    # Each account's artifacts (log, result.json, screenshots, HAR, trace) in OUT/<account>.
+    out: Path | None = None
+    # Reuse browser contexts between accounts, wiped in between (see ``ContextPool``);
+    # never with ``out``, whose HAR records a context's whole traffic.
+    reuse_contexts: bool = True
+
+
+def artifact_name(name: str) -> str:
+    """An account's folder under ``--out``: its name when that is a safe file name, else a safe form and a hash.
+
+    Names are free text (``../x``, ``a/b``, ``.``); two different names never share a folder.
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".")[:80]
+    if safe == name:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return f"{safe or 'account'}-{digest}"
 
 
 async def check_account(
@@ -393,13 +410,25 @@ async def check_account(
     *,
     device: str = "desktop",
     retry: RetryPolicy | None = None,
+    pool: ContextPool | None = None,
+    out: Path | None = None,
 ) -> FleetResult:
-    """One account's sign-in, with its own secret registry; the probe's own failure is ``error``, never a verdict."""
+    """One account's sign-in, with its own secret registry; the probe's own failure is ``error``, never a verdict.
+
+    ``pool``: a wiped context of an earlier account instead of a new one. ``out``: the
+    account's artifacts in ``out/<account>`` (see ``artifact_name``).
+    """
     try:
         with run_secrets():
             credentials = account.credentials(env)
             result = await diagnose_url(
-                account.url, credentials, session, RunOptions(retry=retry or RetryPolicy()), device=device
+                account.url,
+                credentials,
+                session,
+                RunOptions(out=out, retry=retry or RetryPolicy()),
+                device=device,
+                name=artifact_name(account.name),
+                pool=pool,
             )
     except (InfraError, UsageError) as exc:
         return FleetResult(account, error=str(exc))
@@ -413,9 +442,15 @@ async def check_account(
 async def check_fleet(
     fleet: Fleet, session: BrowserSession, env: Mapping[str, str], options: FleetOptions
 ) -> list[FleetResult]:
-    """Every account of ``fleet``, concurrently within the limits; results in the file's order."""
-    overall = asyncio.Semaphore(max(1, options.workers))
+    """Every account of ``fleet``, concurrently within the limits; results in the file's order.
+
+    Unless ``options.reuse_contexts`` is off (or ``options.out`` is set), the accounts
+    share a pool of browser contexts, one per worker, wiped between accounts.
+    """
+    workers = max(1, options.workers)
+    overall = asyncio.Semaphore(workers)
     per_market: dict[str, asyncio.Semaphore] = {}
+    pool = ContextPool(session, workers) if options.reuse_contexts and options.out is None else None
 
     async def one(account: FleetAccount) -> FleetResult:
         market = per_market.setdefault(account.marketplace, asyncio.Semaphore(max(1, options.per_marketplace)))
@@ -423,12 +458,18 @@ async def check_fleet(
         async with market, overall:
             if options.on_start is not None:
                 options.on_start(account)
-            result = await check_account(account, session, env, device=options.device, retry=options.retry)
+            result = await check_account(
+                account, session, env, device=options.device, retry=options.retry, pool=pool, out=options.out
+            )
         if options.on_done is not None:
             options.on_done(result)
         return result
 
-    return list(await asyncio.gather(*(one(a) for a in fleet.accounts)))
+    try:
+        return list(await asyncio.gather(*(one(a) for a in fleet.accounts)))
+    finally:
+        if pool is not None:
+            await pool.close()
 
 
 # -- outputs

@@ -10,12 +10,37 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from playwright.async_api import BrowserContext, Page
 
 from .redact import SECRETS
+
+# One mail tab per browser, kept open between reads as a person keeps their webmail open:
+# a page opened afresh for every look costs a renderer's start each time.
+# Forgotten when the browser closes.
+_MAIL_TABS: dict[BrowserContext, tuple[Page, asyncio.Lock]] = {}
+
+
+def _forget_mail_tab(context: BrowserContext) -> None:
+    _MAIL_TABS.pop(context, None)
+
+
+@asynccontextmanager
+async def mail_tab(context: BrowserContext) -> AsyncIterator[Page]:
+    """The browser's mail tab, opened on first use (again if something closed it), one reader at a time."""
+    kept = _MAIL_TABS.get(context)
+    if kept is None or kept[0].is_closed():
+        if kept is None:
+            context.once("close", _forget_mail_tab)
+        kept = (await context.new_page(), asyncio.Lock())
+        _MAIL_TABS[context] = kept
+    page, lock = kept
+    async with lock:
+        yield page
 
 
 @dataclass
@@ -27,12 +52,9 @@ class Inbox:
     wait_s: float = 1.5
 
     async def read(self, context: BrowserContext) -> str:
-        page = await context.new_page()
-        try:
+        async with mail_tab(context) as page:
             await page.goto(self.url)
             return await page.locator("body").inner_text()
-        finally:
-            await page.close()
 
     async def wait_newer(self, page: Page, seconds: float) -> bool:
         """Follow the page's "newer messages" link as a long-poll of ``seconds``; False without one."""
@@ -69,8 +91,7 @@ class InboxCodes:
         """The newest code not typed before, waiting up to ``inbox.wait_s`` for one to arrive."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.inbox.wait_s
-        page = await context.new_page()
-        try:
+        async with mail_tab(context) as page:
             await page.goto(self.inbox.url)
             while True:
                 text = _spoken_as_written(await page.locator("body").inner_text())
@@ -84,8 +105,6 @@ class InboxCodes:
                 remaining = deadline - loop.time()
                 if remaining <= 0 or not await self.inbox.wait_newer(page, remaining):
                     return None
-        finally:
-            await page.close()
 
 
 # The name the runner and older callers use for the phone's messages.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ import structlog
 from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
-from .browser import BrowserSession
+from .browser import BrowserSession, ContextPool
 from .diagnosis import Diagnoser, Outcome, RetryPolicy, Sleep, Target
 from .errors import InfraError
 from .evidence import Recorder
@@ -166,15 +167,32 @@ def _diagnoser(
 
 
 async def diagnose_url(
-    url: str, credentials: Credentials, session: BrowserSession, options: RunOptions, *, device: str = "desktop"
+    url: str,
+    credentials: Credentials,
+    session: BrowserSession,
+    options: RunOptions,
+    *,
+    device: str = "desktop",
+    name: str = "diagnose",
+    pool: ContextPool | None = None,
 ) -> Result:
-    """A live sign-in on any target (the real site, a staging copy, `probe mock`)."""
+    """A live sign-in on any target (the real site, a staging copy, `probe mock`).
+
+    ``name``: the run's name, in its log events and the folder of its ``--out`` artifacts
+    (``OUT/NAME``; a fleet check passes the account's name). ``pool``: take the browser
+    context from it (wiped between sign-ins) instead of opening one; ignored when the
+    artifacts need a context of their own (``--out`` records the context's traffic).
+    """
     profile = load_profile()
     started = time.perf_counter()
-    name = "diagnose"
+
+    def browser_context(recorder: Recorder) -> AbstractAsyncContextManager[BrowserContext]:
+        if pool is not None and not recorder.enabled:
+            return pool.context(device)
+        return session.context(device, **recorder.context_options())
 
     async def run(recorder: Recorder) -> Result:
-        async with session.context(device, **recorder.context_options()) as context, recorder.tracing(context):
+        async with browser_context(recorder) as context, recorder.tracing(context):
             target = Target(url, profile)
             outcome = await _diagnoser(
                 session, context, target, credentials, options, recorder, name=name, device=device

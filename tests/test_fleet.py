@@ -299,3 +299,48 @@ def test_fleet_only(tmp_path: Path) -> None:
     assert isinstance(fleet.only(["kyoto"]), Fleet)
     assert fleet.only(["kyoto"]).names() == ["kyoto"]
     assert os.sep not in fleet.names()[0]
+
+
+# -- a usage error raised while a run plays: exit 2, as everywhere else
+
+
+@pytest.fixture(scope="module")
+def browser_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Playwright browser server on loopback (as in test_connect); yields its ws:// endpoint."""
+    import sys
+
+    from .test_connect import headless_shell_folder, start
+
+    folder = headless_shell_folder(tmp_path_factory.mktemp("browsers"))
+    server = start(
+        [sys.executable, "-m", "playwright", "run-server", "--port", "0", "--host", "127.0.0.1"],
+        env={"PLAYWRIGHT_BROWSERS_PATH": str(folder)},
+    )
+    try:
+        yield server.wait_for(r"Listening on (ws://\S+)").group(1)
+    finally:
+        server.stop()
+
+
+def test_a_usage_error_during_a_run_is_exit_2_in_one_line(browser_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scenario that needs a profile on disk reaches the remote browser (the up-front check let it through):
+    the harness's UsageError is bad input, one line and exit 2, not the probe's own failure (exit 3)."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    from probe import cli
+
+    monkeypatch.setattr(cli, "_shard_and_remote", lambda args, env, scenarios, many: (scenarios, many))
+    out, err = io.StringIO(), io.StringIO()
+    environment = cli.Environment(stdout=out, stderr=err, env=dict(os.environ))
+    with ThreadPoolExecutor(max_workers=1) as thread:  # asyncio.run on a thread of its own
+        code = thread.submit(
+            cli.main, ["run", "--scenario", "cookies_blocked", "--connect", browser_server], environment
+        )
+        code_value = code.result()
+    assert code_value == 2, err.getvalue()
+    assert err.getvalue() == (
+        "probe: error: a remote browser (--connect) cannot use a browser profile on disk;"
+        " run this case with a local browser\n"
+    )
+    assert out.getvalue() == ""

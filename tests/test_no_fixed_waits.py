@@ -197,3 +197,24 @@ def test_an_inbox_without_a_newer_link_is_read_once(tmp_path: Path) -> None:
             return await asyncio.wait_for(reader.next_code(context), 20)
 
     assert run_async(go()) is None
+
+
+def test_reads_share_one_mail_tab_until_the_browser_closes() -> None:
+    from probe import mailbox
+
+    async def go(server: MockServer) -> tuple[int, int, bool]:
+        inbox = Inbox(f"{server.origin('mail')}/sms?to=123", wait_s=0.1)
+        async with BrowserSession() as session:
+            async with session.context() as context:
+                await inbox.read(context)
+                await InboxCodes(inbox, SMS_PATTERN).next_code(context)
+                await inbox.read(context)
+                open_pages = len(context.pages)
+                tabs = len(mailbox._MAIL_TABS)
+            return open_pages, tabs, context in mailbox._MAIL_TABS
+
+    with MockServer(site_config(two_step="sms", totp_secret=None)) as server:
+        open_pages, tabs, kept_after_close = run_async(go(server))
+    assert open_pages == 1
+    assert tabs >= 1
+    assert not kept_after_close
