@@ -49,10 +49,12 @@ class Redactor:
 
     def add(self, *values: str | None) -> None:
         with self._lock:
+            before = len(self._values)
             for value in values:
                 if value and len(value) >= MIN_SECRET_LENGTH:
                     self._values |= _variants(value)
-            self._pattern = None
+            if len(self._values) != before:  # a secret known already needs no new pattern
+                self._pattern = None
 
     def clear(self) -> None:
         """Forget every secret this registry learnt (not its parent's)."""

@@ -74,6 +74,13 @@ def cookie_belongs_to(domain: str, hosts: Iterable[str]) -> bool:
     return any(h == domain or h.endswith("." + domain) or domain.endswith("." + h) for h in hosts)
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.hostname or parts.scheme not in ("http", "https"):
+        return ""
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1].lower()}"
+
+
 def origins_of(hosts: Iterable[str]) -> list[str]:
     return [f"{scheme}://{host}" for host in hosts for scheme in ("https", "http")]
 
@@ -87,6 +94,8 @@ async def reset_hosts(context: BrowserContext, page: Page, hosts: Sequence[str],
     Returns how many cookies were deleted. Other sites' cookies are kept: they
     are never cleared wholesale unless ``all_sites`` says so.
     """
+    # Site data is kept per origin, port included: a URL's own origin is cleared as well as its host's default ones.
+    exact = {_origin(h) for h in hosts if "://" in h} - {""}
     hosts = [(urlsplit(h).hostname or h) if "://" in h else h.lower() for h in hosts]
     cookies = await context.cookies()
     if all_sites:
@@ -101,7 +110,10 @@ async def reset_hosts(context: BrowserContext, page: Page, hosts: Sequence[str],
     await _cdp(
         context,
         page,
-        [("Storage.clearDataForOrigin", {"origin": o, "storageTypes": ALL_TYPES}) for o in origins_of(hosts)],
+        [
+            ("Storage.clearDataForOrigin", {"origin": o, "storageTypes": ALL_TYPES})
+            for o in sorted({*origins_of(hosts), *exact})
+        ],
     )
     log.info("reset", hosts=len(hosts), cookies=len(doomed), all_sites=all_sites)
     return len(doomed)

@@ -193,3 +193,30 @@ def test_reset_deletes_only_the_sign_in_hosts_http_cache(tmp_path: Path) -> None
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_reset_clears_the_site_data_of_an_origin_with_a_port() -> None:
+    """Site data is kept per origin, port included: an origin named as a URL with its port is cleared too."""
+    from fixtures.mock_site import MockServer
+    from probe.remedies import reset_hosts
+
+    from .conftest import site_config
+
+    async def go(origin: str) -> tuple[str | None, str | None]:
+        async with BrowserSession() as session, session.context() as context:
+            page = await context.new_page()
+            await page.goto(origin + "/ap/signin")
+            await page.evaluate("() => localStorage.setItem('probe-left', 'yes')")
+            await reset_hosts(context, page, [origin])
+            await page.reload()
+            after_reset = await page.evaluate("() => localStorage.getItem('probe-left')")
+            await page.evaluate("() => localStorage.setItem('probe-left', 'again')")
+            await reset_hosts(context, page, ["example.com"])  # another host: this origin's data stays
+            await page.reload()
+            other_reset = await page.evaluate("() => localStorage.getItem('probe-left')")
+            return after_reset, other_reset
+
+    with MockServer(site_config()) as server:
+        after_reset, other_reset = run_async(go(server.origin("sellercentral.amazon.co.jp")))
+    assert after_reset is None
+    assert other_reset == "again"
