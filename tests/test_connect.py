@@ -68,6 +68,9 @@ class Started:
             code = self.process.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGTERM)
+        # Whatever of the group outlives its leader (node may shrug off SIGTERM) is killed outright.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
         self.pump.join(timeout=30)  # the output read to its end, once every writer is gone
         if self.process.stdout is not None and not self.pump.is_alive():
             self.process.stdout.close()
