@@ -1193,7 +1193,8 @@ def _fleet(args: argparse.Namespace, env: Environment) -> ExitStatus:
     async def check() -> None:
         if not fleet.accounts:
             return
-        async with BrowserSession(env=env.env, connect=args.connect, skip_media=True) as session:
+        # Images, fonts and media serve no verdict; with --out they are fetched for the screenshots.
+        async with BrowserSession(env=env.env, connect=args.connect, skip_media=args.out is None) as session:
             await check_fleet(fleet, session, env.env, options)
 
     started = time.perf_counter()

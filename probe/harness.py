@@ -28,7 +28,7 @@ from fixtures.mock_site.marketplaces import TEST_SUFFIX
 from fixtures.mock_site.server import SiteAccess
 from fixtures.network import UNRESOLVABLE_SUFFIX, BlackHoleServer, PlainHttpServer, ResettingServer, closed_port
 
-from .browser import BrowserSession
+from .browser import BrowserSession, ContextPool
 from .diagnosis import Outcome, RetryPolicy, Target
 from .errors import InfraError, UsageError
 from .evidence import Recorder
@@ -242,6 +242,7 @@ async def play(
     profile: Profile | None = None,
     *,
     hub: MockHub | None = None,
+    pool: ContextPool | None = None,
 ) -> Result:
     """One scenario against the bundled mock: on a site leased from ``hub``, or on a mock of its own.
 
@@ -254,7 +255,8 @@ async def play(
     options = _paced(scenario, options)
 
     async def run(recorder: Recorder) -> Result:
-        return _result(scenario, await _play(scenario, session, options, profile, recorder, hub), started)
+        played = await _play(scenario, session, options, profile, recorder, hub, pool)
+        return _result(scenario, played, started)
 
     return await _recorded(scenario.name, options, profile, run)
 
@@ -322,11 +324,23 @@ def _start_origin(scenario: Scenario, mock: SiteAccess) -> Iterator[str]:
 
 @asynccontextmanager
 async def _seller_browser(
-    scenario: Scenario, session: BrowserSession, mock: SiteAccess, recorder: Recorder
+    scenario: Scenario,
+    session: BrowserSession,
+    mock: SiteAccess,
+    recorder: Recorder,
+    pool: ContextPool | None = None,
 ) -> AsyncIterator[BrowserContext]:
-    """The seller's browser as the scenario describes it: device, profile on disk, history."""
+    """The seller's browser as the scenario describes it: device, profile on disk, history.
+
+    A plain browser comes from ``pool`` when there is one and nothing is recorded (a trace
+    and a HAR cover their whole context): wiped and checked clean after the scenario before.
+    """
     device = scenario.browser.device
     block_cookies = scenario.browser.block_cookies
+    if pool is not None and not (scenario.browser.persistent or block_cookies or recorder.enabled):
+        async with pool.context(device) as context:
+            yield context
+        return
     if not (scenario.browser.persistent or block_cookies):
         async with session.context(device, **recorder.context_options()) as context, recorder.tracing(context):
             yield context
@@ -354,6 +368,7 @@ async def _play(
     profile: Profile,
     recorder: Recorder,
     hub: MockHub | None = None,
+    pool: ContextPool | None = None,
 ) -> Played:
     # The bundled mock's admin API, for the harness's own steps (the clock): never the probe's.
     admin_token = secrets.token_urlsafe(24) if scenario.journey else None
@@ -364,7 +379,7 @@ async def _play(
         with _start_origin(scenario, mock) as origin:
             target = Target(origin + scenario.start_path, profile)
             credentials, mailbox = credentials_for(scenario, mock.origin(MAIL_HOST), profile)
-            async with _seller_browser(scenario, session, mock, recorder) as context:
+            async with _seller_browser(scenario, session, mock, recorder, pool) as context:
                 await plant_cookies(context, scenario.browser.cookies, target, profile)
                 if scenario.journey:
                     played = await _journey(
@@ -534,21 +549,34 @@ async def _sign_in(
     return outcome, seen
 
 
+# A run of more scenarios than this shares ports between them, one after another.
+MAX_SITES = 256
+
+
 async def play_all(scenarios: Sequence[Scenario], session: BrowserSession, options: RunOptions) -> list[Result]:
-    """Every scenario, ``options.workers`` at a time, each on a fresh site of one mock server for the run."""
+    """Every scenario, ``options.workers`` at a time, each on a fresh site of one mock server for the run.
+
+    Each scenario gets a port of its own (up to ``MAX_SITES``), so no URL of one
+    scenario is ever a URL of another: a browser context can then pass from one
+    scenario to the next, wiped and checked clean in between (`ContextPool`),
+    with nothing cached under the same address. Runs that record evidence
+    (``--out``) or share ports use a fresh context for each scenario.
+    """
     workers = max(1, options.workers)
     gate = asyncio.Semaphore(workers)
-    hub = MockHub(workers)
+    own_ports = len(scenarios) <= MAX_SITES
+    hub = MockHub(max(workers, min(len(scenarios), MAX_SITES)))
     try:
         await asyncio.to_thread(hub.start)
     except (OSError, RuntimeError) as exc:
         raise InfraError(f"the mock site did not start: {exc}") from exc
+    pool = ContextPool(session, workers) if own_ports and options.out is None else None
 
     async def one(scenario: Scenario) -> Result:
         async with gate:
             if options.on_start is not None:
                 options.on_start(scenario)
-            result = await play(scenario, session, options, hub=hub)
+            result = await play(scenario, session, options, hub=hub, pool=pool)
             if options.on_done is not None:
                 options.on_done(result)
             return result
@@ -556,4 +584,6 @@ async def play_all(scenarios: Sequence[Scenario], session: BrowserSession, optio
     try:
         return list(await asyncio.gather(*(one(s) for s in scenarios)))
     finally:
+        if pool is not None:
+            await pool.close()
         await asyncio.to_thread(hub.stop)

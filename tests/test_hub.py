@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -12,7 +13,7 @@ import pytest
 
 from fixtures.mock_site import MockHub, MockServer
 from fixtures.mock_site.hub import Lease
-from probe.browser import BrowserSession
+from probe.browser import BrowserSession, ContextPool
 from probe.harness import play_all
 from probe.report import Result
 from probe.runner import RunOptions
@@ -192,3 +193,44 @@ def test_play_all_runs_every_scenario_on_one_hub(monkeypatch: pytest.MonkeyPatch
     assert [r.scenario for r in results] == names
     mismatched: list[Any] = [(r.scenario, r.verdict, r.expected, r.detail) for r in results if not r.match]
     assert mismatched == []
+
+
+def test_play_all_passes_a_wiped_browser_from_one_scenario_to_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One at a time, so every scenario after the first gets the browser the one before used: a seller
+    # signed in, cookies planted for another, a refused password, a text message code read in the mail tab.
+    names = ["ok", "combo_stale_cookies_wrong_password", "wrong_password", "ok_sms", "cookies"]
+    scenarios = [load_scenario(name) for name in names]
+    assert any(s.browser.cookies for s in scenarios)
+    pools: list[ContextPool] = []
+
+    class Counted(ContextPool):
+        def __init__(self, session: BrowserSession, size: int) -> None:
+            super().__init__(session, size)
+            pools.append(self)
+
+    monkeypatch.setattr("probe.harness.ContextPool", Counted)
+
+    async def go() -> list[Result]:
+        async with BrowserSession() as session:
+            return await play_all(scenarios, session, RunOptions(workers=1))
+
+    results = run_async(go())
+    assert [(r.scenario, r.match) for r in results] == [(name, True) for name in names]
+    (pool,) = pools
+    assert pool.opened == 1
+    assert pool.reused == len(names) - 1
+    assert pool.discarded == 0
+
+
+def test_play_all_recording_evidence_uses_a_fresh_browser_each(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    made: list[ContextPool] = []
+    monkeypatch.setattr("probe.harness.ContextPool", lambda *a: made.append(ContextPool(*a)) or made[-1])
+
+    async def go() -> list[Result]:
+        async with BrowserSession() as session:
+            return await play_all([load_scenario("ok")], session, RunOptions(out=tmp_path))
+
+    (result,) = run_async(go())
+    assert result.match
+    assert result.artifacts
+    assert made == []

@@ -102,6 +102,7 @@ PLAN: dict[str, Run | Parse] = {
     "probe fleet accounts.yaml --junit fleet.xml": Parse("an agency's real accounts"),
     "probe fleet accounts.yaml --workers 8 --per-marketplace 3": Parse("an agency's real accounts"),
     "probe fleet accounts.yaml --device iphone": Parse("an agency's real accounts"),
+    "probe fleet accounts.yaml --out fleet-evidence": Parse("an agency's real accounts"),
     "python -m playwright run-server --port 3000 --host 0.0.0.0": Parse("on the browser machine"),
     "probe fleet accounts.yaml --connect ws://browsers.internal:3000/": Parse("a browser grid"),
     "probe run --all --connect ws://browsers.internal:3000/": Parse("a browser grid"),
