@@ -9,6 +9,7 @@ control lookup must find exactly one element for every control it would use.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -388,3 +389,61 @@ def test_driver_waits_for_a_challenge_that_may_clear_itself(clears: bool) -> Non
         assert (diagnosis.verdict, diagnosis.rule) == (Verdict.CAPTCHA_CHALLENGE, "waf_challenge")
         assert attempt.final is not None
         assert attempt.final.status == 202
+
+
+# After a script error the driver waits for the page to go quiet, not for a fixed grace: a page that
+# throws and then submits once its own request is answered still moves on; one that throws and does
+# nothing is a submit without effect, at once.
+_THROWS_THEN_SUBMITS = """<script>
+window.addEventListener("submit", function (event) {
+  event.preventDefault();
+  var form = event.target;
+  fetch("/ap/token").then(function () { HTMLFormElement.prototype.submit.call(form); });
+  window.missingTracker.record("submit");
+}, true);
+</script>"""
+_THROWS_ONLY = """<script>
+window.addEventListener("submit", function (event) {
+  event.preventDefault();
+  window.missingTracker.record("submit");
+}, true);
+</script>"""
+
+
+@pytest.mark.parametrize(("script", "moves_on"), [(_THROWS_THEN_SUBMITS, True), (_THROWS_ONLY, False)])
+def test_a_submit_that_throws_is_judged_when_the_page_goes_quiet(script: str, moves_on: bool) -> None:
+    email_page = html("jp_email.html").replace("</body>", script + "</body>")
+
+    async def go() -> Attempt:
+        profile = load_profile()
+        async with BrowserSession() as session, session.context() as context:
+
+            async def handle(route: Route) -> None:
+                path = urlsplit(route.request.url).path
+                if path == "/ap/token":
+                    # Answered late: only a driver that waits for the page's own request sees the submit.
+                    await asyncio.sleep(2.0)  # longer than any fixed grace the driver once had
+                    await route.fulfill(status=200, body="{}", content_type="application/json")
+                elif path == "/ap/signin" and route.request.method == "GET":
+                    await route.fulfill(status=200, body=email_page, content_type="text/html; charset=utf-8")
+                elif path == "/ap/signin":
+                    await route.fulfill(
+                        status=200, body=html("jp_password.html"), content_type="text/html; charset=utf-8"
+                    )
+                else:
+                    await route.abort()
+
+            await context.route("**/*", handle)
+            page = await context.new_page()
+            return await LoginDriver(page, profile, Credentials(EMAIL, ""), FAST).run(f"{JP}/ap/signin")
+
+    attempt = run_async(go())
+    names = [e.name for e in attempt.events]
+    assert "script_error" in names
+    kinds = [k.kind for k in (page_kind(p, load_profile()) for p in attempt.pages) if k]
+    if moves_on:
+        assert "password" in kinds, (kinds, names)
+        assert "submit_no_effect" not in names
+    else:
+        assert "password" not in kinds
+        assert "submit_no_effect" in names
