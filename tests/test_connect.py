@@ -237,3 +237,27 @@ def test_a_bad_endpoint_is_exit_2(bad: str) -> None:
 def test_shown_endpoint_hides_credentials() -> None:
     assert shown_endpoint("wss://user:pw@grid.example:443/chromium?token=abc") == "wss://grid.example:443/chromium"
     assert shown_endpoint("ws://127.0.0.1:3000/") == "ws://127.0.0.1:3000/"
+
+
+def test_a_usage_error_during_a_run_is_exit_2_in_one_line(browser_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scenario that needs a profile on disk reaches the remote browser (the up-front check let it through):
+    the harness's UsageError is bad input, one line and exit 2, not the probe's own failure (exit 3)."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    from probe import cli
+
+    monkeypatch.setattr(cli, "_shard_and_remote", lambda args, env, scenarios, many: (scenarios, many))
+    out, err = io.StringIO(), io.StringIO()
+    environment = cli.Environment(stdout=out, stderr=err, env=dict(os.environ))
+    with ThreadPoolExecutor(max_workers=1) as thread:  # asyncio.run on a thread of its own
+        code = thread.submit(
+            cli.main, ["run", "--scenario", "cookies_blocked", "--connect", browser_server], environment
+        )
+        code_value = code.result()
+    assert code_value == 2, err.getvalue()
+    assert err.getvalue() == (
+        "probe: error: a remote browser (--connect) cannot use a browser profile on disk;"
+        " run this case with a local browser\n"
+    )
+    assert out.getvalue() == ""
