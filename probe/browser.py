@@ -4,6 +4,13 @@ Order of preference: ``PROBE_CHROMIUM``, a Playwright-managed Chromium, then a
 system Chromium. Playwright's own download is not possible everywhere
 (offline machines, locked-down CI), so the system browser is a first-class
 choice, launched with flags that keep it quiet on a closed network.
+
+Headless sign-ins run, as Playwright's own headless default does, on the
+headless shell where there is one (Playwright's ``chromium_headless_shell``,
+Debian's ``chromium-headless-shell``): the same engine without the desktop
+browser's user interface, about half the CPU per sign-in. A profile on disk
+(a seller's own browser, with its settings) and a headed run use the full
+browser, which reads the profile's preferences as a seller's Chrome does.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ QUIET_ARGS = (
     "--disable-default-apps",
 )
 SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+SYSTEM_HEADLESS_SHELLS = ("chromium-headless-shell", "chrome-headless-shell")
 HOW_TO_GET_ONE = (
     "no Chromium found: run `make setup`, or `python -m playwright install chromium`, "
     "or `apt-get install chromium` (Debian), or set PROBE_CHROMIUM to a Chromium binary"
@@ -51,6 +59,9 @@ CONTEXT_DEFAULTS: dict[str, Any] = {"locale": "ja-JP", "timezone_id": "Asia/Toky
 class ChromiumChoice:
     executable: str | None  # None: Playwright's own browser
     source: str  # "PROBE_CHROMIUM", "playwright", "system" or "remote"
+    # The system's headless shell, for headless contexts without a profile on disk
+    # (Playwright's own browser picks its own headless shell by itself).
+    headless_shell: str | None = None
 
 
 def find_chromium(env: Mapping[str, str], managed: str | None) -> ChromiumChoice:
@@ -62,11 +73,20 @@ def find_chromium(env: Mapping[str, str], managed: str | None) -> ChromiumChoice
         return ChromiumChoice(explicit, "PROBE_CHROMIUM")
     if managed and Path(managed).is_file():
         return ChromiumChoice(None, "playwright")
+    path = env.get("PATH", os.defpath)
     for name in SYSTEM_CHROMIUMS:
-        found = shutil.which(name, path=env.get("PATH", os.defpath))
+        found = shutil.which(name, path=path)
         if found:
-            return ChromiumChoice(found, "system")
+            return ChromiumChoice(found, "system", _system_headless_shell(path))
     raise InfraError(HOW_TO_GET_ONE)
+
+
+def _system_headless_shell(path: str) -> str | None:
+    for name in SYSTEM_HEADLESS_SHELLS:
+        found = shutil.which(name, path=path)
+        if found:
+            return found
+    return None
 
 
 # How long connecting to a remote browser server may take (the WebSocket handshake and the browser's start).
@@ -138,11 +158,20 @@ class BrowserSession:
             await self.browser.close()
         await self._pw_cm.__aexit__(exc_type, exc, tb)
 
-    def launch_args(self) -> dict[str, Any]:
+    def launch_args(self, *, profile_on_disk: bool = False) -> dict[str, Any]:
+        """Launch options: the headless shell for headless contexts, the full browser for a profile on disk."""
         assert self.choice is not None
+        assert self.playwright is not None
         args: dict[str, Any] = {"headless": not self.headed, "args": list(QUIET_ARGS)}
-        if self.choice.executable:
-            args["executable_path"] = self.choice.executable
+        executable = self.choice.executable
+        if profile_on_disk and executable is None:
+            # Playwright's headless default is its headless shell; a profile's settings need the full browser.
+            managed = self.playwright.chromium.executable_path
+            executable = managed if managed and Path(managed).is_file() else None
+        elif not (profile_on_disk or self.headed) and self.choice.headless_shell:
+            executable = self.choice.headless_shell
+        if executable:
+            args["executable_path"] = executable
         return args
 
     def context_args(self, device: str = "desktop") -> dict[str, Any]:
@@ -176,7 +205,7 @@ class BrowserSession:
             block_cookies_in(user_data_dir)
         options = {k: v for k, v in self.context_args(device).items() if k not in _NOT_FOR_PERSISTENT}
         context = await self.playwright.chromium.launch_persistent_context(
-            str(user_data_dir), **self.launch_args(), **options, **extra
+            str(user_data_dir), **self.launch_args(profile_on_disk=True), **options, **extra
         )
         try:
             yield context
@@ -442,6 +471,8 @@ def _report() -> int:
         print(f"probe: {exc}")
         return 3
     print(f"chromium: {choice.executable or managed} ({choice.source})")
+    if choice.headless_shell:
+        print(f"headless shell: {choice.headless_shell} (headless sign-ins without a profile on disk)")
     return 0
 
 

@@ -48,9 +48,9 @@ __all__ = ["MAIL_HOST", "check_state", "credentials_for", "plant_cookies", "play
 # The bundled mock's mail and SMS host: the seller's mailbox and phone.
 MAIL_HOST = "mail"
 # A server that never answers ends each sign-in only at the driver's navigation
-# timeout (15 s by default, 4 tries): the harness waits 1 s per try instead (the
+# timeout (15 s by default, 4 tries): the harness waits 0.5 s per try instead (the
 # mock answers within milliseconds), unless the run sets its own driver options.
-BLACK_HOLE_NAVIGATION_TIMEOUT_MS = 1_000
+BLACK_HOLE_NAVIGATION_TIMEOUT_MS = 500
 # The mock's self-clearing challenges reload within a fraction of a second: the
 # harness waits 2 s for one to clear (6 s by default), unless the run sets its own driver options.
 MOCK_CHALLENGE_WAIT_MS = 2_000

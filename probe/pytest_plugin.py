@@ -282,7 +282,8 @@ def _default_chromium(launch_args: dict[str, Any], request: pytest.FixtureReques
         return  # Playwright says how to get a browser
     if choice.executable is None:
         return
-    launch_args["executable_path"] = choice.executable
+    headless = launch_args.get("headless", True)
+    launch_args["executable_path"] = choice.headless_shell if headless and choice.headless_shell else choice.executable
     args = list(launch_args.get("args") or [])
     launch_args["args"] = args + [flag for flag in QUIET_ARGS if flag not in args]
 

@@ -110,7 +110,8 @@ def headless_shell_folder(root: Path) -> Path:
     shell = root / f"chromium_headless_shell-{revision}"
     binary = shell / "chrome-headless-shell-linux64" / "chrome-headless-shell"
     binary.parent.mkdir(parents=True)
-    chromium = find_chromium(os.environ, None).executable
+    choice = find_chromium(os.environ, None)
+    chromium = choice.headless_shell or choice.executable
     if chromium is None:  # pragma: no cover - find_chromium without a managed browser always names one
         pytest.skip("no Chromium for the browser server")
     binary.symlink_to(chromium)
