@@ -112,7 +112,13 @@ class BrowserSession:
         connect: str | None = None,
         skip_media: bool = False,
     ) -> None:
-        """``skip_media``: images, fonts and media are not fetched (no verdict needs them; fleet checks)."""
+        """``skip_media``: images, fonts and media are not fetched (no verdict needs them; fleet checks).
+
+        A browser the probe launches is told so by Chromium's own switches. A
+        remote one gets a route that aborts them, which costs more: any route
+        makes Playwright pause every request and turn the HTTP cache off, so each
+        page fetches its scripts and styles again.
+        """
         self.headed = headed
         self.env = os.environ if env is None else env
         self.connect = connect
@@ -163,6 +169,8 @@ class BrowserSession:
         assert self.choice is not None
         assert self.playwright is not None
         args: dict[str, Any] = {"headless": not self.headed, "args": list(QUIET_ARGS)}
+        if self.skip_media:
+            args["args"] += SKIP_MEDIA_ARGS
         executable = self.choice.executable
         if profile_on_disk and executable is None:
             # Playwright's headless default is its headless shell; a profile's settings need the full browser.
@@ -226,7 +234,8 @@ class BrowserSession:
         assert self.browser is not None
         context = await self.browser.new_context(**self.context_args(device), **extra)
         try:
-            if self.skip_media:
+            if self.skip_media and self.remote:
+                # A remote browser takes no launch switches: route, at the cost of its HTTP cache.
                 await context.route(MEDIA, _skip)
         except BaseException:
             await context.close()
@@ -392,6 +401,13 @@ async def _close_quietly(context: BrowserContext) -> None:
     with contextlib.suppress(PlaywrightError):  # the browser went away: nothing is left to close
         await context.close()
 
+
+# Chromium's switches for the same: no images, no web fonts, no media playing by itself.
+SKIP_MEDIA_ARGS = (
+    "--blink-settings=imagesEnabled=false",
+    "--disable-remote-fonts",
+    "--autoplay-policy=user-gesture-required",
+)
 
 # Images, fonts and media, by their address (only these requests are routed; the rest go straight out).
 MEDIA = re.compile(r"\.(?:png|jpe?g|gif|webp|avif|svg|ico|bmp|woff2?|ttf|otf|eot|mp4|webm|mp3|ogg|wav)(?:[?#]|$)", re.I)

@@ -314,7 +314,7 @@ class _ConnectedSession(BrowserSession):
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    def launch_args(self) -> dict[str, Any]:
+    def launch_args(self, *, profile_on_disk: bool = False) -> dict[str, Any]:
         raise UsageError("the pytest plugin signs in inside pytest-playwright's browser; it launches none")
 
 

@@ -30,6 +30,7 @@ from probe.fleet import generate_fleet
 from probe.runner import RunOptions, diagnose_url
 
 from .conftest import EMAIL, PASSWORD, TOTP_SECRET, run_async, run_cli, site_config
+from .media_site import MEDIA_PATHS, NEEDED_PATHS, media_site
 
 STARTUP_S = 60
 
@@ -262,3 +263,21 @@ def test_a_usage_error_during_a_run_is_exit_2_in_one_line(browser_server: str, m
         " run this case with a local browser\n"
     )
     assert out.getvalue() == ""
+
+
+def test_a_remote_browser_skips_media_by_routing(browser_server: str) -> None:
+    """No launch switches reach a remote browser: its images and fonts are aborted by a route instead."""
+    with media_site() as (url, asked):
+
+        async def run() -> None:
+            async with (
+                BrowserSession(connect=browser_server, skip_media=True) as session,
+                session.context() as context,
+            ):
+                page = await context.new_page()
+                await page.goto(url)
+                assert await page.locator("h1").inner_text() == "Sign-In"
+
+        run_async(run())
+    assert set(asked) >= NEEDED_PATHS
+    assert not set(asked) & MEDIA_PATHS, asked
