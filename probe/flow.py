@@ -14,6 +14,7 @@ import time
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -328,17 +329,10 @@ class LoginDriver:
         The problems come in the order the one-by-one lookups would raise them: the form first.
         """
         forms = self.page.locator(controls.form)
-        found = await asyncio.gather(
-            self._form(step, controls),
-            *(self._control(step, forms, controls, name) for name in names),
-            return_exceptions=True,
+        form, *located = await _in_order(
+            self._form(step, controls), *(self._control(step, forms, controls, name) for name in names)
         )
-        for item in found:
-            if isinstance(item, BaseException):
-                raise item
-        form, *located = found
-        assert isinstance(form, Locator)
-        return form, [item for item in located if isinstance(item, Locator)]
+        return form, located
 
     async def _control(self, step: str, form: Locator, controls: FormControls, name: str) -> Locator:
         found = await self._maybe_control(step, form, controls, name)
@@ -489,10 +483,12 @@ class LoginDriver:
             self._asked_other_method = True
             self._done.discard(kind.kind)
             return await self._submit(await self._control("2-step", form, controls, "new_code"), "new_code")
-        box = await self._control("2-step", form, controls, "code")
-        submit = await self._control("2-step", form, controls, "submit")
-        # "Don't ask again on this browser" is optional: a page without it still takes the code.
-        remember = await self._maybe_control("2-step", form, controls, "remember") if creds.remember_device else None
+        box, submit, remember = await _in_order(
+            self._control("2-step", form, controls, "code"),
+            self._control("2-step", form, controls, "submit"),
+            # "Don't ask again on this browser" is optional: a page without it still takes the code.
+            self._maybe_control("2-step", form, controls, "remember") if creds.remember_device else _none(),
+        )
         if creds.remember_device and remember is None:
             self.log.info("no_remember_box", url=self.page.url)
         code = await self._code(by_sms)
@@ -550,14 +546,25 @@ class LoginDriver:
 
     async def _picker(self, _: PageKind, __: PageSignals) -> bool:
         controls = self.profile.controls
-        form = await self._form("account picker", controls.picker_form)
         choice = controls.picker_form.fields["choice"]
-        rows = form.locator("label").filter(has=self.page.locator(choice))
-        if not await rows.count():
-            raise ControlProblem("control_missing", f"choice of the account picker ({choice} in a label): {_found(0)}")
+        forms = self.page.locator(controls.picker_form.form)
+        rows = forms.locator("label").filter(has=self.page.locator(choice))
         preferred = rows.filter(has_text=re.compile("|".join(map(re.escape, controls.picker_prefer))))
-        row = preferred.first if await preferred.count() else rows.first
-        submit = await self._control("account picker", form, controls.picker_form, "submit")
+
+        async def some_row() -> None:
+            if not await rows.count():
+                raise ControlProblem(
+                    "control_missing", f"choice of the account picker ({choice} in a label): {_found(0)}"
+                )
+
+        # All looked up at once; the problems come in the order one-by-one lookups would raise them.
+        _, _, preferring, submit = await _in_order(
+            self._form("account picker", controls.picker_form),
+            some_row(),
+            preferred.count(),
+            self._control("account picker", forms, controls.picker_form, "submit"),
+        )
+        row = preferred.first if preferring else rows.first
         await self._use("choice", row.locator(choice).check(timeout=self.options.action_timeout_ms))
         return await self._submit(submit)
 
@@ -668,3 +675,16 @@ def _first_line(exc: BaseException) -> str:
 def _origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+async def _in_order(*steps: Awaitable[Any]) -> list[Any]:
+    """Await ``steps`` at once (one round trip to the page, not one each); raise the first one's problem in order."""
+    found = await asyncio.gather(*steps, return_exceptions=True)
+    for item in found:
+        if isinstance(item, BaseException):
+            raise item
+    return list(found)
+
+
+async def _none() -> None:
+    return None
