@@ -37,14 +37,17 @@ def test_ctrl_c_writes_what_finished_and_says_what_did_not_run(tmp_path: Path) -
     first = process.stderr.readline()
     os.killpg(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=120)
-    assert first.startswith("[1/4] ✓ ok"), first + err
+    # The longest scenarios start first (a profile on disk counts as longer): any of them may finish first.
+    assert first.startswith("[1/4] ✓ "), first + err
+    first_name = first.split()[2]
+    assert first_name in names, first
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert err.splitlines()[-1].startswith("probe: interrupted: ")
     assert "not run; results so far in" in err
     payload = json.loads(out)
     finished = [r["scenario"] for r in payload["results"]]
-    assert finished[0] == "ok"
+    assert first_name in finished
     assert payload["summary"]["not_run"] == len(names) - len(finished)
     suite = ET.parse(junit).getroot()
     assert suite.get("tests") == "4"
