@@ -28,7 +28,7 @@ from .mailbox import InboxCodes
 from .otp import OtpSource
 from .profile import FormControls, PageKind, Profile
 from .redact import SECRETS
-from .signals import Event, PageSignals, read_page
+from .signals import Event, PageReader, PageSignals, Query
 
 log = structlog.get_logger("probe.flow")
 
@@ -36,6 +36,13 @@ log = structlog.get_logger("probe.flow")
 _BENIGN_FAILURES = ("net::ERR_ABORTED",)
 # Paths of the sign-in itself (the classic and the unified one).
 AUTH_PATH_PREFIXES = ("/ap/", "/ax/")
+# A read the page's navigation cut short, in Playwright's words or the DevTools protocol's.
+_NAVIGATED_AWAY = (
+    "context was destroyed",
+    "navigat",
+    "Cannot find default execution context",
+    "Cannot find context with specified id",
+)
 # The browser's own network errors; every other Playwright error is the probe's.
 _NETWORK_ERROR = re.compile(r"net::ERR_[A-Z0-9_]+")
 # A page that went away under the probe's hands: the browser or the page crashed or closed.
@@ -161,6 +168,12 @@ class LoginDriver:
         self._in_flight: set[Request] = set()  # the page's requests not yet answered or failed
         self._quiet = asyncio.Event()  # set while no request is in flight
         self._quiet.set()
+        self._reader = PageReader(page, profile)
+        # Every control the driver may look up, counted in the page as each page is read: a
+        # control counted once there is used at once; any other count is Playwright's own.
+        self._queries = _control_queries(profile)
+        self._hints: dict[Query, int] = {}
+        self._unverified: dict[str, tuple[str, FormControls]] = {}  # used on the page's count alone
         page.on("request", self._on_request)
         page.on("requestfinished", self._on_request_done)
         page.on("response", self._on_response)
@@ -209,6 +222,13 @@ class LoginDriver:
     # -- the walk ----------------------------------------------------------------
 
     async def run(self, start_url: str) -> Attempt:
+        self._reader.start()
+        try:
+            return await self._walk(start_url)
+        finally:
+            self._reader.close()
+
+    async def _walk(self, start_url: str) -> Attempt:
         actions: dict[str, Callable[[PageKind, PageSignals], Awaitable[bool]]] = {
             "enter_email": self._email,
             "enter_password": self._password,
@@ -260,11 +280,14 @@ class LoginDriver:
         """Read the page; a page that navigates meanwhile (a challenge reloading) is read once it settled."""
         for _ in range(3):
             self._navigated.clear()
+            self._hints.clear()
+            self._unverified.clear()
             try:
-                raw = await read_page(self.page, self.profile, None)
+                raw, counts = await self._reader.read(None, self._queries)
+                self._hints = {query: n for query, n in zip(self._queries, counts, strict=False) if n >= 0}
                 break
             except PlaywrightError as exc:
-                if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                if not any(marker in str(exc) for marker in _NAVIGATED_AWAY):
                     raise self._failure(exc) from exc
                 await self._settle()
         else:
@@ -313,8 +336,10 @@ class LoginDriver:
 
     # -- controls --------------------------------------------------------------------
 
-    async def _form(self, step: str, controls: FormControls) -> Locator:
+    async def _form(self, step: str, controls: FormControls, *, exact: bool = False) -> Locator:
         forms = self.page.locator(controls.form)
+        if not exact and self._hints.get((controls.form, None)) == 1:
+            return forms
         count = await forms.count()
         if count != 1:
             raise ControlProblem(
@@ -334,8 +359,10 @@ class LoginDriver:
         )
         return form, located
 
-    async def _control(self, step: str, form: Locator, controls: FormControls, name: str) -> Locator:
-        found = await self._maybe_control(step, form, controls, name)
+    async def _control(
+        self, step: str, form: Locator, controls: FormControls, name: str, *, exact: bool = False
+    ) -> Locator:
+        found = await self._maybe_control(step, form, controls, name, exact=exact)
         if found is None:
             selector = _selector(controls, name) or "(not in the profile)"
             raise ControlProblem(
@@ -343,12 +370,22 @@ class LoginDriver:
             )
         return found
 
-    async def _maybe_control(self, step: str, form: Locator, controls: FormControls, name: str) -> Locator | None:
-        """The one visible element for a control inside its form, None if there is none."""
+    async def _maybe_control(
+        self, step: str, form: Locator, controls: FormControls, name: str, *, exact: bool = False
+    ) -> Locator | None:
+        """The one visible element for a control inside its form, None if there is none.
+
+        Where the page's own count found exactly one (and one form), that one is used
+        at once; should it then fail, ``_recount`` asks Playwright before blaming it.
+        """
         selector = _selector(controls, name)
         if selector is None:
             return None
         found = visible_control(form, controls, name)
+        hinted = self._hints.get((controls.form, None)) == 1 and self._hints.get((controls.form, selector)) == 1
+        if hinted and not exact:
+            self._unverified[name] = (step, controls)
+            return found
         count = await found.count()
         if count > 1:
             raise ControlProblem(
@@ -361,7 +398,20 @@ class LoginDriver:
         try:
             await act
         except PlaywrightError as exc:
+            await self._recount(name, exc)
             raise self._control_error(name, exc) from exc
+
+    async def _recount(self, name: str, exc: PlaywrightError) -> None:
+        """A control used on the page's count alone failed: Playwright's count says whether it is missing or twice."""
+        looked_up = self._unverified.pop(name, None)
+        if looked_up is None or any(marker in str(exc) for marker in _GONE):
+            return
+        step, controls = looked_up
+        try:
+            form = await self._form(step, controls, exact=True)
+            await self._control(step, form, controls, name, exact=True)
+        except PlaywrightError:
+            return  # the page went away meanwhile: the first failure tells it
 
     def _control_error(self, name: str, exc: PlaywrightError) -> Exception:
         text = str(exc)
@@ -383,6 +433,7 @@ class LoginDriver:
                     raise _ClickFailed(exc) from exc
                 await self._navigation_unless_broken(navigation.value)
         except _ClickFailed as failed:
+            await self._recount(name, failed.error)
             raise self._control_error(name, failed.error) from failed.error
         except _SubmitBroken:
             self._event("submit_no_effect", self.page.url, "a script error, and the page did not change")
@@ -549,7 +600,21 @@ class LoginDriver:
         choice = controls.picker_form.fields["choice"]
         forms = self.page.locator(controls.picker_form.form)
         rows = forms.locator("label").filter(has=self.page.locator(choice))
-        preferred = rows.filter(has_text=re.compile("|".join(map(re.escape, controls.picker_prefer))))
+        preferred = rows.filter(has_text=_picker_pattern(self.profile))
+        if self._hints.get(_picker_queries(self.profile)[1], 0) >= 1:
+            # The page counted a row of the preferred marketplace: tick it at once.
+            _, submit = await _in_order(
+                self._form("account picker", controls.picker_form),
+                self._control("account picker", forms, controls.picker_form, "submit"),
+            )
+            try:
+                await preferred.first.locator(choice).check(timeout=self.options.action_timeout_ms)
+            except PlaywrightError as exc:
+                if any(marker in str(exc) for marker in _GONE):
+                    raise self._failure(exc) from exc
+                self.log.info("picker_recount", url=self.page.url)  # Playwright sees it otherwise: ask it
+            else:
+                return await self._submit(submit)
 
         async def some_row() -> None:
             if not await rows.count():
@@ -559,10 +624,10 @@ class LoginDriver:
 
         # All looked up at once; the problems come in the order one-by-one lookups would raise them.
         _, _, preferring, submit = await _in_order(
-            self._form("account picker", controls.picker_form),
+            self._form("account picker", controls.picker_form, exact=True),
             some_row(),
             preferred.count(),
-            self._control("account picker", forms, controls.picker_form, "submit"),
+            self._control("account picker", forms, controls.picker_form, "submit", exact=True),
         )
         row = preferred.first if preferring else rows.first
         await self._use("choice", row.locator(choice).check(timeout=self.options.action_timeout_ms))
@@ -631,6 +696,30 @@ ACTION_CONTROLS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "enter_verification_code": (("verification_form", "code", True), ("verification_form", "submit", True)),
     "pick_account": (("picker_form", "submit", True),),
 }
+
+
+def _picker_pattern(profile: Profile) -> re.Pattern[str]:
+    """The account picker's rows of the preferred marketplace have this in their text."""
+    return re.compile("|".join(map(re.escape, profile.controls.picker_prefer)))
+
+
+def _picker_queries(profile: Profile) -> tuple[Query, Query]:
+    """The account picker's rows as the page counts them: all shown, and those of the preferred marketplace."""
+    form = profile.controls.picker_form
+    rows = f"label:has({form.fields['choice']})"
+    return (form.form, rows), (form.form, rows, _picker_pattern(profile).pattern)
+
+
+def _control_queries(profile: Profile) -> tuple[Query, ...]:
+    """Each form the driver may look up, and each of its controls: what the page counts as it is read."""
+    queries: dict[Query, None] = dict.fromkeys(_picker_queries(profile))
+    for group, name, _ in (c for controls in ACTION_CONTROLS.values() for c in controls):
+        controls: FormControls = getattr(profile.controls, group)
+        queries[(controls.form, None)] = None
+        selector = _selector(controls, name)
+        if selector is not None:
+            queries[(controls.form, selector)] = None
+    return tuple(queries)
 
 
 def _selector(controls: FormControls, name: str) -> str | None:

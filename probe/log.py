@@ -37,13 +37,27 @@ def _collect(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping
     return event
 
 
+_LEVELS = logging.getLevelNamesMapping()
+
+
 def _threshold(level: int) -> Any:
     def drop_below(_: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-        if logging.getLevelNamesMapping().get(method.upper(), logging.INFO) < level:
+        if _LEVELS.get(method.upper(), logging.INFO) < level:
             raise structlog.DropEvent
         return event
 
     return drop_below
+
+
+def _unwanted(level: int) -> Any:
+    """Drop at once what nobody will see: below the threshold, and of no run being collected."""
+
+    def drop_unwanted(_: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if _LEVELS.get(method.upper(), logging.INFO) < level and event.get("run") not in _runs:
+            raise structlog.DropEvent
+        return event
+
+    return drop_unwanted
 
 
 def configure(verbosity: int = 0, *, json_lines: bool | None = None, stream: TextIO | None = None) -> None:
@@ -58,6 +72,7 @@ def configure(verbosity: int = 0, *, json_lines: bool | None = None, stream: Tex
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _unwanted(level),
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,

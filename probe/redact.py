@@ -45,7 +45,9 @@ class Redactor:
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._parent = parent
-        self._parent_size = -1
+        # Bumped whenever the secrets change: the pattern is made again only then.
+        self._version = 0
+        self._made_at: tuple[int, ...] | None = None
 
     def add(self, *values: str | None) -> None:
         with self._lock:
@@ -54,13 +56,17 @@ class Redactor:
                 if value and len(value) >= MIN_SECRET_LENGTH:
                     self._values |= _variants(value)
             if len(self._values) != before:  # a secret known already needs no new pattern
-                self._pattern = None
+                self._version += 1
 
     def clear(self) -> None:
         """Forget every secret this registry learnt (not its parent's)."""
         with self._lock:
             self._values = set()
-            self._pattern = None
+            self._version += 1
+
+    def _versions(self) -> tuple[int, ...]:
+        """This registry's version and its ancestors': equal versions, equal secrets."""
+        return (self._version, *(self._parent._versions() if self._parent is not None else ()))
 
     def __len__(self) -> int:
         return len(self._all())
@@ -74,13 +80,14 @@ class Redactor:
             return self._values | inherited
 
     def _compiled(self) -> re.Pattern[str] | None:
+        versions = self._versions()
+        if versions == self._made_at:  # nothing learnt since: the pattern as it is
+            return self._pattern
         inherited = self._parent._all() if self._parent is not None else set()
         with self._lock:
-            if len(inherited) != self._parent_size:  # the parent learnt a secret since (it only grows)
-                self._parent_size = len(inherited)
-                self._pattern = None
             values = self._values | inherited
-            if self._pattern is None and values:
+            self._pattern = None
+            if values:
                 # Longest first, and digits-only secrets (OTP codes) only where
                 # they stand alone, so a timestamp is not mistaken for one.
                 parts = []
@@ -88,6 +95,7 @@ class Redactor:
                     escaped = re.escape(value)
                     parts.append(rf"(?<!\d){escaped}(?!\d)" if value.isdigit() else escaped)
                 self._pattern = re.compile("|".join(parts))
+            self._made_at = versions
             return self._pattern
 
     def redact(self, text: str) -> str:
@@ -95,13 +103,8 @@ class Redactor:
         return pattern.sub(MASK, text) if pattern else text
 
     def redact_obj(self, obj: Any) -> Any:
-        if isinstance(obj, str):
-            return self.redact(obj)
-        if isinstance(obj, dict):
-            return {k: self.redact_obj(v) for k, v in obj.items()}
-        if isinstance(obj, list | tuple):
-            return [self.redact_obj(v) for v in obj]
-        return obj
+        pattern = self._compiled()
+        return _masked(obj, pattern) if pattern else obj
 
     def found_in(self, text: str) -> bool:
         pattern = self._compiled()
@@ -116,6 +119,17 @@ class Redactor:
                 if any(self.found_in(blob.decode("utf-8", errors="replace")) for blob in _contents(file)):
                     leaking.append(file)
         return leaking
+
+
+def _masked(obj: Any, pattern: re.Pattern[str]) -> Any:
+    """``obj`` with every match of ``pattern`` in its strings masked (dicts and lists as new ones)."""
+    if isinstance(obj, str):
+        return pattern.sub(MASK, obj)
+    if isinstance(obj, dict):
+        return {k: _masked(v, pattern) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_masked(v, pattern) for v in obj]
+    return obj
 
 
 def _contents(file: Path) -> Iterator[bytes]:

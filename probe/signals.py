@@ -10,11 +10,15 @@ failed connection. Nothing from the site's internals, nothing from a scenario.
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import Page
+from playwright.async_api import CDPSession, Page
+from playwright.async_api import Error as PlaywrightError
 
 from .profile import Profile
 
@@ -24,6 +28,9 @@ MAX_FORMS = 12
 MAX_FIELDS = 40
 MAX_HEADINGS = 8
 MAX_ALERTS = 6
+
+# What the page counts for the driver: (form, control or None[, text pattern]).
+Query = tuple[str, str | None] | tuple[str, str, str]
 
 # Runs in the page. Ids repeat on the real site, so every element carrying an
 # id counts; a region is the text of all its visible matches.
@@ -71,8 +78,25 @@ _READ_PAGE_JS = """
         visible: visible(el),
       })),
   }));
+  // Controls counted as a hint, [form, control or null, text pattern or null]: the forms, or
+  // the visible controls in the one form (whose text matches the pattern). -1 where that
+  // cannot be told here (not plain CSS, not one form).
+  const shown = (el) => (!el.checkVisibility || el.checkVisibility()) && visible(el)
+    && getComputedStyle(el).visibility === 'visible';
+  const counts = (spec.controls || []).map(([form, control, pattern]) => {
+    try {
+      const forms = document.querySelectorAll(form);
+      if (control === null) return forms.length;
+      if (forms.length !== 1) return -1;
+      const matching = pattern ? new RegExp(pattern) : null;
+      return Array.from(forms[0].querySelectorAll(control)).filter(shown)
+        .filter((el) => !matching || matching.test(el.textContent || '')).length;
+    } catch (e) {
+      return -1;
+    }
+  });
   return {title: document.title, ids, selectors, present, regions, metas, headings, alerts, forms,
-          body: text(document.body).slice(0, spec.bodyLimit)};
+          body: text(document.body).slice(0, spec.bodyLimit), counts};
 }
 """
 
@@ -183,9 +207,9 @@ class PageSignals:
         )
 
 
-def read_page_script(profile: Profile) -> tuple[str, dict[str, Any]]:
+def read_page_script(profile: Profile, controls: Sequence[Query] = ()) -> tuple[str, dict[str, Any]]:
     """The script and its argument for ``page.evaluate``; the sync API in tests uses them too."""
-    spec = {
+    spec: dict[str, Any] = {
         "ids": list(profile.watch.ids),
         "selectors": dict(profile.watch.selectors),
         "regions": dict(profile.watch.regions),
@@ -196,6 +220,7 @@ def read_page_script(profile: Profile) -> tuple[str, dict[str, Any]]:
         "maxFields": MAX_FIELDS,
         "maxHeadings": MAX_HEADINGS,
         "maxAlerts": MAX_ALERTS,
+        "controls": [[*query, None][:3] for query in controls],
     }
     return _READ_PAGE_JS, spec
 
@@ -224,3 +249,83 @@ def signals_from(url: str, raw: dict[str, Any], status: int | None, profile: Pro
 async def read_page(page: Page, profile: Profile, status: int | None) -> PageSignals:
     script, spec = read_page_script(profile)
     return signals_from(page.url, await page.evaluate(script, spec), status, profile)
+
+
+class PageReader:
+    """Reads one tab's pages, each in a single round trip to the browser.
+
+    Over a DevTools session of the reader's own where the browser gives one:
+    the page's own ``Runtime.evaluate``, with no helper script put in the page
+    first, as Playwright's ``evaluate`` does on every new document. Where there
+    is no such session (not Chromium, or a service that refuses one), through
+    ``page.evaluate``: the same script, the same answer.
+    """
+
+    def __init__(self, page: Page, profile: Profile) -> None:
+        self.page = page
+        self.profile = profile
+        self._session: asyncio.Future[CDPSession] | None = None
+
+    def start(self) -> None:
+        """Ask for the DevTools session now, so that it is there by the first read."""
+        if self._session is None:
+            self._session = asyncio.ensure_future(self.page.context.new_cdp_session(self.page))
+
+    async def read(self, status: int | None, controls: Sequence[Query] = ()) -> tuple[PageSignals, list[int]]:
+        """The page's signals, and a hint of how many elements each of ``controls`` matches (-1: unknown).
+
+        A control is ``(form selector, control selector)``, or ``(form selector, None)``
+        for the forms: the visible controls inside the one matching form; a third
+        item, a regular expression, keeps those whose text matches it.
+        """
+        script, spec = read_page_script(self.profile, controls)
+        session = await self._devtools()
+        if session is None:
+            raw = await self.page.evaluate(script, spec)
+        else:
+            raw = await _evaluate(session, f"({script})({json.dumps(spec)})")
+        counts = [int(n) for n in raw.get("counts", ())]
+        return signals_from(self.page.url, raw, status, self.profile), counts
+
+    async def _devtools(self) -> CDPSession | None:
+        self.start()
+        assert self._session is not None
+        try:
+            return await asyncio.shield(self._session)
+        except PlaywrightError:
+            return None
+
+    def close(self) -> None:
+        """Let the DevTools session go, without waiting (a page kept open would keep it otherwise)."""
+        asking, self._session = self._session, None
+        if asking is None:
+            return
+        if not asking.done():
+            asking.cancel()
+            asking.add_done_callback(_retrieved)
+            return
+        if asking.cancelled() or asking.exception() is not None:
+            return
+        detaching = asyncio.ensure_future(asking.result().detach())
+        _DETACHING.add(detaching)
+        detaching.add_done_callback(_retrieved)
+
+
+# Sessions being let go: held until done (a task nobody holds may be collected midway).
+_DETACHING: set[asyncio.Future[None]] = set()
+
+
+def _retrieved(done: asyncio.Future[Any]) -> None:
+    """Done with: a failure (the page already closed, with its session) is of no interest."""
+    _DETACHING.discard(done)
+    if not done.cancelled():
+        done.exception()
+
+
+async def _evaluate(session: CDPSession, expression: str) -> Any:
+    reply = await session.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+    if "exceptionDetails" in reply:
+        details = reply["exceptionDetails"]
+        error = details.get("exception", {}).get("description") or details.get("text", "script error")
+        raise PlaywrightError(f"reading the page failed: {error}")
+    return reply["result"]["value"]

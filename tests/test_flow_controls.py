@@ -22,6 +22,7 @@ from probe.scenarios import load_scenario
 from probe.signals import PageSignals
 
 from .conftest import run_async
+from .test_page_reader import disagreements
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Visit:
     kind: str
     url: str
     counts: dict[str, tuple[int, bool]]
+    wrong: tuple[str, ...] = ()  # the page's own counts that are not Playwright's
 
 
 # (scenario, how the seller differs from the scenario's own credentials)
@@ -66,14 +68,16 @@ EXPECTED_KINDS = {
 class CountingDriver(LoginDriver):
     """The driver, noting on every page it reads how many elements each of its controls matches."""
 
-    visits: list[tuple[str, str, dict[str, tuple[int, bool]]]]
+    visits: list[tuple[str, str, dict[str, tuple[int, bool]], tuple[str, ...]]]
 
     async def _read(self) -> PageSignals:
         signals = await super()._read()
         kind = page_kind(signals, self.profile)
         if kind is not None:
             counts = await count_controls(self.page, self.profile, kind.action)
-            self.visits.append((kind.kind, signals.url, counts))
+            hints = [self._hints.get(query, -1) for query in self._queries]
+            wrong = await disagreements(self.page, self.profile, hints)
+            self.visits.append((kind.kind, signals.url, counts, tuple(wrong)))
         return signals
 
 
@@ -116,4 +120,10 @@ def test_no_control_matches_more_than_one_element_on_any_mock_page(visits: list[
         for control, (count, required) in v.counts.items()
         if (count != 1 if required else count > 1)
     ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_pages_own_counts_are_playwrights_on_every_mock_page(visits: list[Visit]) -> None:
+    """The driver uses a control the page counted once at once: that count must be Playwright's."""
+    wrong = [f"{v.scenario}: {v.kind} at {v.url}: {w}" for v in visits for w in v.wrong]
     assert not wrong, "\n".join(wrong)

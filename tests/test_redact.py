@@ -47,3 +47,20 @@ def test_nested_structures_are_redacted() -> None:
         "a": [f"x {MASK}", {"b": MASK}],
         "n": 3,
     }
+
+
+def test_a_secret_learnt_after_a_redaction_is_masked_from_then_on() -> None:
+    """The pattern is kept between redactions, and made again once any registry up the chain learns a secret."""
+    parent = Redactor()
+    child = Redactor(parent=parent)
+    child.add("first-secret")
+    assert child.redact("first-secret second-secret parent-secret") == f"{MASK} second-secret parent-secret"
+    child.add("second-secret")
+    parent.add("parent-secret")
+    assert child.redact("first-secret second-secret parent-secret") == f"{MASK} {MASK} {MASK}"
+    assert child.found_in("x parent-secret")
+    child.clear()
+    assert child.redact("first-secret parent-secret") == f"first-secret {MASK}"
+    parent.clear()
+    assert child.redact_obj(["parent-secret"]) == ["parent-secret"]
+    assert not child.found_in("parent-secret")
