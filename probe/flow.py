@@ -599,14 +599,19 @@ class LoginDriver:
         controls = self.profile.controls
         choice = controls.picker_form.fields["choice"]
         forms = self.page.locator(controls.picker_form.form)
-        rows = forms.locator("label").filter(has=self.page.locator(choice))
+        rows = forms.locator("label").filter(has=self.page.locator(choice), visible=True)
         preferred = rows.filter(has_text=_picker_pattern(self.profile))
-        if self._hints.get(_picker_queries(self.profile)[1], 0) >= 1:
+        queries = _picker_queries(self.profile)
+        if self._hints.get(queries[1], 0) >= 1:
             # The page counted a row of the preferred marketplace: tick it at once.
             _, submit = await _in_order(
                 self._form("account picker", controls.picker_form),
                 self._control("account picker", forms, controls.picker_form, "submit"),
             )
+            if self._hints[queries[1]] == 1 and len(queries) > 2 and self._hints.get(queries[2]) == 1:
+                # The one row of that marketplace shown is ticked already (the site's default):
+                # what the form sends is that row.
+                return await self._submit(submit)
             try:
                 await preferred.first.locator(choice).check(timeout=self.options.action_timeout_ms)
             except PlaywrightError as exc:
@@ -703,11 +708,17 @@ def _picker_pattern(profile: Profile) -> re.Pattern[str]:
     return re.compile("|".join(map(re.escape, profile.controls.picker_prefer)))
 
 
-def _picker_queries(profile: Profile) -> tuple[Query, Query]:
-    """The account picker's rows as the page counts them: all shown, and those of the preferred marketplace."""
+def _picker_queries(profile: Profile) -> tuple[Query, ...]:
+    """The account picker's rows as the page counts them: all shown, those of the preferred
+    marketplace, and (for a choice given as one selector) those of it already ticked."""
     form = profile.controls.picker_form
-    rows = f"label:has({form.fields['choice']})"
-    return (form.form, rows), (form.form, rows, _picker_pattern(profile).pattern)
+    choice = form.fields["choice"]
+    pattern = _picker_pattern(profile).pattern
+    rows = f"label:has({choice})"
+    queries: tuple[Query, ...] = ((form.form, rows), (form.form, rows, pattern))
+    if "," not in choice:
+        queries += ((form.form, f"label:has({choice}:checked)", pattern),)
+    return queries
 
 
 def _control_queries(profile: Profile) -> tuple[Query, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,7 +120,10 @@ async def _recorded(
     """
     recorder = Recorder(options.out / name if options.out else None, profile)
     try:
-        with run_events(name) as events:
+        # The run's events are kept only for a log.jsonl to write: without ``--out``, an
+        # event below the shown level is dropped at once.
+        keeping: AbstractContextManager[list[dict[str, Any]]] = run_events(name) if options.out else nullcontext([])
+        with keeping as events:
             try:
                 result = await run(recorder)
             except PlaywrightError as exc:

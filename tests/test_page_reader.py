@@ -102,7 +102,9 @@ def test_the_real_pages_count_the_controls_the_driver_uses(
         assert counts[(controls.form, controls.fields[control])] == 1
         assert counts[(controls.form, controls.submit)] == 1
     else:
-        assert counts[_picker_queries(profile)[1]] >= 1
+        rows, preferred, ticked = _picker_queries(profile)
+        assert counts[rows] >= 1
+        assert counts[preferred] == counts[ticked] == 1  # the site's default is the one row: sent as it is
 
 
 def test_the_reader_falls_back_to_evaluate_without_a_devtools_session() -> None:
@@ -214,3 +216,61 @@ def test_a_control_gone_after_the_page_counted_it_is_missing_not_unusable() -> N
     events = run_async(walk())
     assert [name for name, _ in events] == ["control_missing"]
     assert "no visible element" in events[0][1]
+
+
+PICKER = (PAGES / "jp_picker.html").read_text(encoding="utf-8")
+_ROW = re.compile(r'<label class="picker-row".*?</label>', re.S)
+JAPAN = "A0101MOCKMERCHANT:A1VC38T7YXB528"
+
+
+def _picker_with(*rows: tuple[str, str, str]) -> str:
+    """The account picker with these rows: (value, country, flags: "checked", "hidden")."""
+    made = [
+        f'<label class="picker-row"{" hidden" if "hidden" in flags else ""}>'
+        f'<input type="radio" name="merchantMarketplace" value="{value}"{" checked" if "checked" in flags else ""}>'
+        f'<span class="picker-name">さくら雑貨店</span><span class="picker-country">{country}</span></label>'
+        for value, country, flags in rows
+    ]
+    return _ROW.sub(lambda _: "\n".join(made), PICKER, count=1)
+
+
+async def _chosen(page_html: str) -> tuple[str, list[str]]:
+    """What the driver's submit on this account picker sends, and the events of its walk."""
+    profile = load_profile()
+    sent: list[str] = []
+    async with BrowserSession() as session, session.context() as context:
+
+        async def handle(route: Any) -> None:
+            request = route.request
+            if request.method == "GET" and request.url.endswith("/account-switcher/default/merchantMarketplace"):
+                await route.fulfill(body=page_html, content_type="text/html; charset=utf-8")
+            elif request.method == "POST":
+                sent.append(request.post_data or "")
+                await route.fulfill(body="<title>done</title>", content_type="text/html; charset=utf-8")
+            else:
+                await route.abort()
+
+        await context.route("**/*", handle)
+        page = await context.new_page()
+        driver = LoginDriver(page, profile, Credentials(EMAIL, PASSWORD), FAST)
+        attempt = await driver.run(f"{JP}/account-switcher/default/merchantMarketplace")
+    values = [v for body in sent for k, v in re.findall(r"([^&=]+)=([^&]*)", body) if k == "merchantMarketplace"]
+    return ",".join(values).replace("%3A", ":"), [e.name for e in attempt.events]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param([(JAPAN, "日本", "checked")], JAPAN, id="one-row-ticked"),
+        pytest.param([(JAPAN, "日本", "")], JAPAN, id="one-row-not-ticked"),
+        pytest.param([("M:US", "米国", "checked"), (JAPAN, "日本", "")], JAPAN, id="another-row-ticked-first"),
+        pytest.param([(JAPAN, "日本", "checked"), ("M2:JP", "日本", "")], JAPAN, id="two-japanese-rows"),
+        pytest.param([("M2:JP", "日本", "checked hidden"), (JAPAN, "日本", "")], JAPAN, id="a-hidden-twin-ticked"),
+        pytest.param([("M:DE", "Germany", "checked"), ("M:US", "United States", "")], "M:DE", id="no-japanese-row"),
+    ],
+)
+def test_the_picker_sends_the_preferred_row_whatever_the_site_ticked(
+    rows: list[tuple[str, str, str]], expected: str
+) -> None:
+    chosen, _ = run_async(_chosen(_picker_with(*rows)))
+    assert chosen == expected
