@@ -43,11 +43,11 @@ class Redactor:
     def __init__(self, parent: Redactor | None = None) -> None:
         self._lock = threading.Lock()
         self._values: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
         self._parent = parent
-        # Bumped whenever the secrets change: the pattern is made again only then.
+        # Bumped whenever the secrets change: the sorted secrets are made again only then.
         self._version = 0
         self._made_at: tuple[int, ...] | None = None
+        self._sorted: tuple[str, ...] = ()
 
     def add(self, *values: str | None) -> None:
         with self._lock:
@@ -79,35 +79,35 @@ class Redactor:
         with self._lock:
             return self._values | inherited
 
-    def _compiled(self) -> re.Pattern[str] | None:
+    def _known(self) -> tuple[str, ...]:
+        """Every secret form, longest first (then in order); made again only when a secret is learnt."""
         versions = self._versions()
-        if versions == self._made_at:  # nothing learnt since: the pattern as it is
-            return self._pattern
+        if versions == self._made_at:
+            return self._sorted
         inherited = self._parent._all() if self._parent is not None else set()
         with self._lock:
-            values = self._values | inherited
-            self._pattern = None
-            if values:
-                # Longest first, and digits-only secrets (OTP codes) only where
-                # they stand alone, so a timestamp is not mistaken for one.
-                parts = []
-                for value in sorted(values, key=len, reverse=True):
-                    escaped = re.escape(value)
-                    parts.append(rf"(?<!\d){escaped}(?!\d)" if value.isdigit() else escaped)
-                self._pattern = re.compile("|".join(parts))
+            self._sorted = tuple(sorted(self._values | inherited, key=lambda v: (-len(v), v)))
             self._made_at = versions
-            return self._pattern
+            return self._sorted
+
+    def _pattern_in(self, text: str) -> re.Pattern[str] | None:
+        """A pattern of the secrets that occur in ``text``; None when none does.
+
+        Finding each secret as a plain substring first is many times faster than one
+        pattern of them all, and the pattern is made of the few that are there.
+        """
+        present = tuple(value for value in self._known() if value in text)
+        return _pattern_of(present) if present else None
 
     def redact(self, text: str) -> str:
-        pattern = self._compiled()
+        pattern = self._pattern_in(text)
         return pattern.sub(MASK, text) if pattern else text
 
     def redact_obj(self, obj: Any) -> Any:
-        pattern = self._compiled()
-        return _masked(obj, pattern) if pattern else obj
+        return _masked(obj, self.redact) if self._known() else obj
 
     def found_in(self, text: str) -> bool:
-        pattern = self._compiled()
+        pattern = self._pattern_in(text)
         return bool(pattern and pattern.search(text))
 
     def leaks(self, paths: Iterable[Path]) -> list[Path]:
@@ -121,14 +121,22 @@ class Redactor:
         return leaking
 
 
-def _masked(obj: Any, pattern: re.Pattern[str]) -> Any:
-    """``obj`` with every match of ``pattern`` in its strings masked (dicts and lists as new ones)."""
+@functools.lru_cache(maxsize=256)
+def _pattern_of(values: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for ``values`` (longest first): digits-only secrets (OTP codes) only
+    where they stand alone, so a timestamp is not mistaken for one."""
+    parts = [rf"(?<!\d){re.escape(v)}(?!\d)" if v.isdigit() else re.escape(v) for v in values]
+    return re.compile("|".join(parts))
+
+
+def _masked(obj: Any, redact: Callable[[str], str]) -> Any:
+    """``obj`` with the secrets in its strings masked (dicts and lists as new ones)."""
     if isinstance(obj, str):
-        return pattern.sub(MASK, obj)
+        return redact(obj)
     if isinstance(obj, dict):
-        return {k: _masked(v, pattern) for k, v in obj.items()}
+        return {k: _masked(v, redact) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_masked(v, pattern) for v in obj]
+        return [_masked(v, redact) for v in obj]
     return obj
 
 
@@ -218,8 +226,8 @@ class _CurrentRun(Redactor):
     def _all(self) -> set[str]:
         return current()._all()
 
-    def _compiled(self) -> re.Pattern[str] | None:
-        return current()._compiled()
+    def _known(self) -> tuple[str, ...]:
+        return current()._known()
 
 
 # The log processor, the reports and every run use this one name.

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from probe.redact import MASK, Redactor
 
@@ -64,3 +68,29 @@ def test_a_secret_learnt_after_a_redaction_is_masked_from_then_on() -> None:
     parent.clear()
     assert child.redact_obj(["parent-secret"]) == ["parent-secret"]
     assert not child.found_in("parent-secret")
+
+
+def _one_pattern(secrets: set[str], text: str) -> str:
+    """What masking means: one pattern of every secret, longest first, codes standing alone."""
+    parts = [
+        rf"(?<!\d){re.escape(v)}(?!\d)" if v.isdigit() else re.escape(v)
+        for v in sorted(secrets, key=lambda v: (-len(v), v))
+    ]
+    return re.sub("|".join(parts), MASK, text) if parts else text
+
+
+_PIECES = st.sampled_from(["ab", "cd", "abcd", "bcde", "1234", "12345", "123456", "%40", "@", " ", "x", "9", "0"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    secrets=st.lists(st.lists(_PIECES, min_size=1, max_size=4).map("".join), max_size=5),
+    text=st.lists(_PIECES, max_size=25).map("".join),
+)
+def test_masking_only_the_secrets_present_is_masking_them_all(secrets: list[str], text: str) -> None:
+    registry = Redactor()
+    registry.add(*secrets)
+    expected = _one_pattern(registry._all(), text)
+    assert registry.redact(text) == expected
+    assert registry.redact_obj({"k": [text]}) == {"k": [expected]}
+    assert registry.found_in(text) == (expected != text)
