@@ -48,6 +48,9 @@ class Redactor:
         self._version = 0
         self._made_at: tuple[int, ...] | None = None
         self._sorted: tuple[str, ...] = ()
+        # Patterns of the secrets found together in a text: the registry's own, so that no
+        # secret outlives its run in a cache of the process.
+        self._patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
 
     def add(self, *values: str | None) -> None:
         with self._lock:
@@ -87,6 +90,7 @@ class Redactor:
         inherited = self._parent._all() if self._parent is not None else set()
         with self._lock:
             self._sorted = tuple(sorted(self._values | inherited, key=lambda v: (-len(v), v)))
+            self._patterns = {}
             self._made_at = versions
             return self._sorted
 
@@ -97,7 +101,12 @@ class Redactor:
         pattern of them all, and the pattern is made of the few that are there.
         """
         present = tuple(value for value in self._known() if value in text)
-        return _pattern_of(present) if present else None
+        if not present:
+            return None
+        pattern = self._patterns.get(present)
+        if pattern is None:
+            pattern = self._patterns[present] = _pattern_of(present)
+        return pattern
 
     def redact(self, text: str) -> str:
         pattern = self._pattern_in(text)
@@ -121,7 +130,6 @@ class Redactor:
         return leaking
 
 
-@functools.lru_cache(maxsize=256)
 def _pattern_of(values: tuple[str, ...]) -> re.Pattern[str]:
     """One pattern for ``values`` (longest first): digits-only secrets (OTP codes) only
     where they stand alone, so a timestamp is not mistaken for one."""
@@ -228,6 +236,9 @@ class _CurrentRun(Redactor):
 
     def _known(self) -> tuple[str, ...]:
         return current()._known()
+
+    def _pattern_in(self, text: str) -> re.Pattern[str] | None:
+        return current()._pattern_in(text)
 
 
 # The log processor, the reports and every run use this one name.
